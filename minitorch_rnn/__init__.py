@@ -1,0 +1,40 @@
+"""minitorch_rnn: a deep-learning framework for recurrent networks with explicit backward passes.
+
+Every public name is re-exported here, flat::
+
+    import minitorch_rnn as mt
+    model = mt.Sequential(mt.Dense(2, 8), mt.Tanh(), mt.Dense(8, 1), mt.Logistic())
+"""
+
+from . import init
+from .dtype import get_default_dtype, set_default_dtype
+from .gradcheck import gradcheck
+from .layers import Dense, Dropout, Embedding, Logistic, ReLU, Sigmoid, Softmax, Tanh
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
+from .module import Module, Parameter, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BCELoss",
+    "BCEWithLogitsLoss",
+    "CrossEntropyLoss",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Logistic",
+    "Loss",
+    "MSELoss",
+    "Module",
+    "Parameter",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "__version__",
+    "get_default_dtype",
+    "gradcheck",
+    "init",
+    "set_default_dtype",
+]

@@ -1,0 +1,137 @@
+"""Elementwise and softmax activations, written to be stable for any finite input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..module import Module
+from ..validation import float_input, grad_input, no_forward_error
+
+__all__ = ["Logistic", "ReLU", "Sigmoid", "Softmax", "Tanh", "sigmoid", "softmax"]
+
+
+def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Logistic function ``1 / (1 + exp(-x))`` without overflow for large ``|x|``.
+
+    ``exp(-|x|)`` never overflows; the two branches ``1/(1+e)`` and ``e/(1+e)`` are selected by the
+    sign of ``x``. Works in place when ``out is x``.
+    """
+    e = np.exp(-np.abs(x))
+    positive = x >= 0
+    if out is None:
+        out = np.empty_like(x)
+    np.divide(1.0, 1.0 + e, out=out, where=positive)
+    np.divide(e, 1.0 + e, out=out, where=~positive)
+    return out
+
+
+def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Softmax along ``axis``, shifted by the maximum so that ``exp`` never overflows."""
+    shifted = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+class _Elementwise(Module):
+    """Shared plumbing: validate, remember the output, check the upstream gradient."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._y: np.ndarray | None = None
+
+    def _activate(self, x: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _derivative(self, y: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def forward(self, x: Any) -> np.ndarray:
+        x = float_input(x, type(self).__name__)
+        self._y = self._activate(x)
+        return self._y
+
+    def backward(self, grad_output: Any) -> np.ndarray:
+        if self._y is None:
+            raise no_forward_error(type(self).__name__)
+        grad = grad_input(grad_output, type(self).__name__, self._y.shape, self._y.dtype)
+        return grad * self._derivative(self._y)
+
+
+class Tanh(_Elementwise):
+    r"""Hyperbolic tangent, :math:`y = \tanh x`, :math:`\partial y / \partial x = 1 - y^2`.
+
+    Shapes: any input shape; output has the same shape.
+    """
+
+    def _activate(self, x: np.ndarray) -> np.ndarray:
+        return np.tanh(x)
+
+    def _derivative(self, y: np.ndarray) -> np.ndarray:
+        return 1.0 - y * y
+
+
+class Logistic(_Elementwise):
+    r"""Logistic sigmoid, :math:`y = 1/(1+e^{-x})`, :math:`\partial y / \partial x = y(1-y)`.
+
+    Also available as ``Sigmoid``. Shapes: any input shape; output has the same shape.
+    """
+
+    def _activate(self, x: np.ndarray) -> np.ndarray:
+        return sigmoid(x)
+
+    def _derivative(self, y: np.ndarray) -> np.ndarray:
+        return y * (1.0 - y)
+
+
+Sigmoid = Logistic
+
+
+class ReLU(_Elementwise):
+    r"""Rectifier, :math:`y = \max(x, 0)`; the gradient at 0 is 0 (as in PyTorch).
+
+    Shapes: any input shape; output has the same shape.
+    """
+
+    def _activate(self, x: np.ndarray) -> np.ndarray:
+        return np.maximum(x, 0)
+
+    def _derivative(self, y: np.ndarray) -> np.ndarray:
+        return (y > 0).astype(y.dtype)
+
+
+class Softmax(Module):
+    r"""Softmax along ``axis``: :math:`s_i = e^{x_i} / \sum_j e^{x_j}`.
+
+    Backward: :math:`\partial L/\partial x = s \odot (g - \sum_j g_j s_j)`.
+    For classification prefer ``CrossEntropyLoss(from_logits=True)`` on the logits: it is one
+    fused, more accurate step.
+
+    Parameters
+    ----------
+    axis : int
+        The axis that sums to one (default: the last).
+    """
+
+    def __init__(self, axis: int = -1) -> None:
+        super().__init__()
+        self.axis = int(axis)
+        self._s: np.ndarray | None = None
+
+    def forward(self, x: Any) -> np.ndarray:
+        x = float_input(x, "Softmax")
+        if not -x.ndim <= self.axis < x.ndim:
+            raise ValueError(f"Softmax: axis {self.axis} is out of range for shape {x.shape}")
+        self._s = softmax(x, self.axis)
+        return self._s
+
+    def backward(self, grad_output: Any) -> np.ndarray:
+        if self._s is None:
+            raise no_forward_error("Softmax")
+        s = self._s
+        grad = grad_input(grad_output, "Softmax", s.shape, s.dtype)
+        return s * (grad - (grad * s).sum(axis=self.axis, keepdims=True))
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"

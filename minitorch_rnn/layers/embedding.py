@@ -1,0 +1,80 @@
+"""Embedding: a lookup table from integer ids to learned vectors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from .. import init
+from ..module import Module, Parameter
+from ..validation import grad_input, int_input, no_forward_error
+
+__all__ = ["Embedding"]
+
+
+class Embedding(Module):
+    r"""Maps integer ids to rows of ``weight``: :math:`y[\dots] = W[\mathrm{ids}[\dots]]`.
+
+    Equivalent to multiplying a one-hot encoding by ``weight`` (the source documents'
+    ``U[:, x_t]``), without building the one-hot matrix. Backward scatters the upstream gradient
+    into the rows that were looked up (``np.add.at``: repeated ids accumulate).
+
+    Parameters
+    ----------
+    num_embeddings : int
+        Vocabulary size; valid ids are ``0 .. num_embeddings - 1``.
+    embedding_dim : int
+        Length of each vector.
+    seed, dtype
+        As for :class:`Dense`; weights start as standard normal (PyTorch's default).
+
+    Shapes
+    ------
+    ids ``(...)`` of integers -> ``(..., embedding_dim)``; ``weight`` ``(num_embeddings, embedding_dim)``.
+    ``backward`` returns ``None``: integer ids have no gradient.
+    """
+
+    def __init__(
+        self,
+        num_embeddings: int,
+        embedding_dim: int,
+        *,
+        seed: init.Seed = None,
+        dtype: DTypeLike | None = None,
+    ) -> None:
+        super().__init__()
+        if num_embeddings < 1 or embedding_dim < 1:
+            raise ValueError(
+                f"Embedding: sizes must be positive, got num_embeddings={num_embeddings}, "
+                f"embedding_dim={embedding_dim}"
+            )
+        self.num_embeddings = int(num_embeddings)
+        self.embedding_dim = int(embedding_dim)
+        shape = (self.num_embeddings, self.embedding_dim)
+        self.weight = Parameter(init.normal(shape, scale=1.0, seed=seed, dtype=dtype))
+        self._ids: np.ndarray | None = None
+
+    def forward(self, ids: Any) -> np.ndarray:
+        """Look up ``weight[ids]``."""
+        ids = int_input(ids, "Embedding", name="ids")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.num_embeddings):
+            raise ValueError(
+                f"Embedding: ids must lie in [0, {self.num_embeddings - 1}], got values in "
+                f"[{ids.min()}, {ids.max()}]"
+            )
+        self._ids = ids
+        return self.weight.data[ids]
+
+    def backward(self, grad_output: Any) -> None:
+        """Accumulate the gradient into the looked-up rows of ``weight.grad``."""
+        if self._ids is None:
+            raise no_forward_error("Embedding")
+        shape = self._ids.shape + (self.embedding_dim,)
+        grad = grad_input(grad_output, "Embedding", shape, self.weight.dtype)
+        np.add.at(self.weight.grad, self._ids.reshape(-1), grad.reshape(-1, self.embedding_dim))
+        return None
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"

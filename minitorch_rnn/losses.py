@@ -1,0 +1,241 @@
+r"""Losses: ``forward(pred, target, mask=None)`` returns a float, ``backward()`` d loss / d pred.
+
+Reductions (shared by every loss):
+
+- ``"mean"``: the sum over counted elements divided by their number (PyTorch's default);
+- ``"sum"``: the sum over counted elements;
+- ``"batch_mean"``: the sum over counted elements divided by the batch size ``B = pred.shape[0]``
+  — the per-sequence loss of the classic char-RNN (summed over time, averaged over sequences).
+
+An element is *counted* unless ``mask`` is False there (padding past a sequence's length) or, for
+:class:`CrossEntropyLoss`, its target equals ``ignore_index``. Uncounted elements get zero gradient.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .layers.activations import sigmoid
+from .validation import check_min_rank, float_input, no_forward_error
+
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Loss", "MSELoss"]
+
+_REDUCTIONS = ("mean", "sum", "batch_mean")
+
+
+class Loss:
+    """Base class: reduction, masking and the forward/backward bookkeeping.
+
+    Subclasses implement :meth:`_elementwise`, which returns the per-element loss and its
+    per-element gradient (both unreduced) and the shape that ``mask`` must have.
+    """
+
+    def __init__(self, reduction: str = "mean") -> None:
+        if reduction not in _REDUCTIONS:
+            raise ValueError(
+                f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, got {reduction!r}"
+            )
+        self.reduction = reduction
+        self._grad: np.ndarray | None = None
+
+    def _elementwise(
+        self, pred: np.ndarray, target: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return ``(losses, grads, counted)``: per-element losses of shape ``E``, gradients of
+        ``pred``'s shape, and a boolean ``counted`` array of shape ``E``."""
+        raise NotImplementedError
+
+    def forward(self, pred: Any, target: Any, mask: Any = None) -> float:
+        """Return the reduced loss and remember its gradient for :meth:`backward`.
+
+        Parameters
+        ----------
+        pred : array
+            Predictions (see each subclass for their meaning).
+        target : array
+            Targets (see each subclass).
+        mask : array of bool, optional
+            False where an element must not count (e.g. padding); its shape equals the leading
+            axes of the per-element loss, e.g. ``(B, T)`` for a ``(B, T, 1)`` prediction.
+        """
+        name = type(self).__name__
+        pred = float_input(pred, name, name="pred")
+        check_min_rank(pred, name, 1, "pred")
+        losses, grads, counted = self._elementwise(pred, target)
+        if mask is not None:
+            counted = counted & _broadcast_mask(mask, counted.shape, name)
+        if self.reduction == "sum":
+            denominator = 1.0
+        elif self.reduction == "batch_mean":
+            denominator = float(pred.shape[0])
+        else:
+            denominator = max(float(np.count_nonzero(counted)), 1.0)
+        total = float(np.sum(losses, where=counted, dtype=np.float64))
+        scale = (counted / denominator).astype(pred.dtype)
+        scale = scale.reshape(scale.shape + (1,) * (grads.ndim - scale.ndim))
+        self._grad = grads * scale
+        return total / denominator
+
+    __call__ = forward
+
+    def backward(self) -> np.ndarray:
+        """d loss / d pred of the last :meth:`forward`, same shape and dtype as ``pred``."""
+        if self._grad is None:
+            raise no_forward_error(type(self).__name__)
+        return self._grad
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(reduction={self.reduction!r})"
+
+
+def _broadcast_mask(mask: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """A mask of the element shape, or of its leading axes (expanded over the trailing ones)."""
+    mask = np.asarray(mask)
+    if mask.dtype.kind not in "biu":
+        raise TypeError(f"{name}: mask must be boolean, got dtype {mask.dtype}")
+    if mask.shape != shape[: mask.ndim]:
+        raise ValueError(f"{name}: mask of shape {mask.shape} does not fit elements of {shape}")
+    mask = mask.astype(bool).reshape(mask.shape + (1,) * (len(shape) - mask.ndim))
+    return np.broadcast_to(mask, shape)
+
+
+def _float_target(target: Any, pred: np.ndarray, name: str) -> np.ndarray:
+    target = float_input(target, name, dtype=pred.dtype, name="target")
+    if target.shape != pred.shape:
+        raise ValueError(f"{name}: target must have the shape of pred {pred.shape}, got {target.shape}")
+    return target
+
+
+class CrossEntropyLoss(Loss):
+    r"""Categorical cross-entropy for integer class ids.
+
+    With logits ``z`` (``from_logits=True``), :math:`p = \mathrm{softmax}(z)` and
+    :math:`\ell = -\log p_y`, computed as :math:`\mathrm{logsumexp}(z) - z_y` so that any finite
+    logit is safe; the gradient is :math:`p - \mathrm{onehot}(y)` divided by the reduction's count.
+    With probabilities (``from_logits=False``, after a :class:`Softmax` layer)
+    :math:`\ell = -\log \max(p_y, \epsilon)` and :math:`\partial\ell/\partial p_y = -1/\max(p_y,\epsilon)`.
+
+    Parameters
+    ----------
+    from_logits : bool
+        Whether ``pred`` holds logits (default) or probabilities.
+    reduction : {"mean", "sum", "batch_mean"}
+    ignore_index : int, optional
+        Targets equal to it do not count (PyTorch uses -100 for padding).
+
+    Shapes
+    ------
+    pred ``(..., C)``; target ``(...)`` integer ids in ``[0, C)``; mask ``(...)``.
+    """
+
+    def __init__(
+        self, from_logits: bool = True, reduction: str = "mean", ignore_index: int | None = None
+    ) -> None:
+        super().__init__(reduction)
+        self.from_logits = bool(from_logits)
+        self.ignore_index = ignore_index
+
+    def _elementwise(
+        self, pred: np.ndarray, target: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        target = np.asarray(target)
+        if target.dtype.kind not in "iu":
+            raise TypeError(
+                f"CrossEntropyLoss: target must hold integer class ids, got dtype {target.dtype}"
+            )
+        if target.shape != pred.shape[:-1]:
+            raise ValueError(
+                f"CrossEntropyLoss: target must have shape {pred.shape[:-1]} for pred of shape "
+                f"{pred.shape}, got {target.shape}"
+            )
+        classes = pred.shape[-1]
+        counted = np.ones(target.shape, dtype=bool)
+        if self.ignore_index is not None:
+            counted = target != self.ignore_index
+        valid = target[counted]
+        if valid.size and (valid.min() < 0 or valid.max() >= classes):
+            raise ValueError(
+                f"CrossEntropyLoss: targets must lie in [0, {classes - 1}], got values in "
+                f"[{valid.min()}, {valid.max()}]"
+            )
+        safe_target = np.where(counted, target, 0)[..., None]
+        if self.from_logits:
+            shifted = pred - pred.max(axis=-1, keepdims=True)
+            exp = np.exp(shifted)
+            total = exp.sum(axis=-1, keepdims=True)
+            losses = (np.log(total) - np.take_along_axis(shifted, safe_target, axis=-1))[..., 0]
+            grads = exp / total
+            np.put_along_axis(
+                grads, safe_target, np.take_along_axis(grads, safe_target, axis=-1) - 1, axis=-1
+            )
+        else:
+            if (pred < 0).any():
+                raise ValueError("CrossEntropyLoss: probabilities (from_logits=False) must be >= 0")
+            eps = pred.dtype.type(1e-12)
+            chosen = np.maximum(np.take_along_axis(pred, safe_target, axis=-1), eps)
+            losses = -np.log(chosen)[..., 0]
+            grads = np.zeros_like(pred)
+            np.put_along_axis(grads, safe_target, -1.0 / chosen, axis=-1)
+        return losses, grads, counted
+
+    def __repr__(self) -> str:
+        return (
+            f"CrossEntropyLoss(from_logits={self.from_logits}, reduction={self.reduction!r}, "
+            f"ignore_index={self.ignore_index})"
+        )
+
+
+class BCELoss(Loss):
+    r"""Binary cross-entropy on probabilities (e.g. after :class:`Logistic`).
+
+    :math:`\ell = -[y \log p + (1-y)\log(1-p)]`, each log clamped at -100 as in PyTorch;
+    :math:`\partial\ell/\partial p = (p - y) / \max(p(1-p), 10^{-12})`.
+
+    Shapes: pred and target of the same shape, target values in ``[0, 1]``.
+    """
+
+    def _elementwise(
+        self, pred: np.ndarray, target: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        target = _float_target(target, pred, "BCELoss")
+        if (pred < 0).any() or (pred > 1).any():
+            raise ValueError("BCELoss: pred must hold probabilities in [0, 1]; use BCEWithLogitsLoss for logits")
+        with np.errstate(divide="ignore"):
+            log_p = np.maximum(np.log(pred), -100)
+            log_1mp = np.maximum(np.log1p(-pred), -100)
+        losses = -(target * log_p + (1 - target) * log_1mp)
+        grads = (pred - target) / np.maximum(pred * (1 - pred), pred.dtype.type(1e-12))
+        return losses, grads, np.ones(pred.shape, dtype=bool)
+
+
+class BCEWithLogitsLoss(Loss):
+    r"""Binary cross-entropy on logits, fused with the sigmoid for stability.
+
+    :math:`\ell = \max(z, 0) - z y + \log(1 + e^{-|z|})`, :math:`\partial\ell/\partial z = \sigma(z) - y`.
+
+    Shapes: pred and target of the same shape, target values in ``[0, 1]``.
+    """
+
+    def _elementwise(
+        self, pred: np.ndarray, target: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        target = _float_target(target, pred, "BCEWithLogitsLoss")
+        losses = np.maximum(pred, 0) - pred * target + np.log1p(np.exp(-np.abs(pred)))
+        grads = sigmoid(pred) - target
+        return losses, grads, np.ones(pred.shape, dtype=bool)
+
+
+class MSELoss(Loss):
+    r"""Squared error :math:`\ell = (p - y)^2`, :math:`\partial\ell/\partial p = 2(p - y)`.
+
+    Shapes: pred and target of the same shape.
+    """
+
+    def _elementwise(
+        self, pred: np.ndarray, target: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        target = _float_target(target, pred, "MSELoss")
+        diff = pred - target
+        return diff * diff, 2 * diff, np.ones(pred.shape, dtype=bool)

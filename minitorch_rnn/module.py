@@ -1,0 +1,329 @@
+"""Parameter, Module and Sequential: the object model every layer is built on.
+
+A :class:`Module` owns an explicit ``forward`` and ``backward``. ``backward(grad_output)`` returns the
+gradient for the module's input and *accumulates* (``+=``) into the ``.grad`` of its parameters, so
+a parameter used twice (tied weights, or a cell at every time step) receives the sum.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from .dtype import as_float_dtype
+
+__all__ = ["Module", "Parameter", "Sequential"]
+
+
+class Parameter:
+    """A trainable array and its gradient.
+
+    Parameters
+    ----------
+    data : array_like
+        Initial value; converted to a float array (the default dtype for non-float input).
+    dtype : dtype, optional
+        float32 or float64; default: the dtype of ``data`` if it is a float, else the default dtype.
+
+    Attributes
+    ----------
+    data : np.ndarray
+        The value. Assigning a new array replaces it; the gradient is reset to zeros when the
+        shape or dtype changes.
+    grad : np.ndarray
+        Same shape and dtype as ``data``; zeros until a ``backward`` accumulates into it.
+    """
+
+    __slots__ = ("_data", "grad")
+
+    def __init__(self, data: Any, dtype: DTypeLike | None = None) -> None:
+        array = np.asarray(data)
+        if dtype is None and array.dtype.kind == "f":
+            dtype = array.dtype
+        self._data = np.array(array, dtype=as_float_dtype(dtype), copy=True)
+        self.grad = np.zeros_like(self._data)
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        array = np.asarray(value)
+        if array.dtype.kind != "f":
+            raise TypeError(f"Parameter.data must be a float array, got dtype {array.dtype}")
+        array = array.astype(as_float_dtype(array.dtype), copy=False)
+        if array.shape != self._data.shape or array.dtype != self._data.dtype:
+            self.grad = np.zeros_like(array)
+        self._data = array
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._data.dtype
+
+    @property
+    def size(self) -> int:
+        return self._data.size
+
+    def zero_grad(self) -> None:
+        """Set the gradient to zeros in place."""
+        self.grad[...] = 0
+
+    def __repr__(self) -> str:
+        return f"Parameter(shape={self.shape}, dtype={self.dtype})"
+
+
+class Module:
+    """Base class of every layer, cell, container and user model.
+
+    Subclasses set parameters and submodules as attributes in ``__init__`` (they register
+    themselves, as in PyTorch) and implement ``forward`` and ``backward``.
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)
+
+    # -- registration ------------------------------------------------------------------------
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(
+                f"{type(self).__name__}: call super().__init__() before assigning attributes"
+            )
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    # -- the contract -------------------------------------------------------------------------
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Compute the output and remember what ``backward`` needs."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement forward")
+
+    def backward(self, grad_output: Any) -> Any:
+        """Return d loss / d input and accumulate d loss / d parameter into each ``.grad``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement backward")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    # -- traversal ----------------------------------------------------------------------------
+
+    def children(self) -> Iterator[Module]:
+        """The directly registered submodules, in assignment order."""
+        yield from self._modules.values()
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """This module and every submodule below it, with dotted names (each module once)."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, module = stack.pop(0)
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            stack[0:0] = [
+                (f"{name}.{child_name}" if name else child_name, child)
+                for child_name, child in module._modules.items()
+            ]
+
+    def modules(self) -> Iterator[Module]:
+        """This module and every submodule below it."""
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """Every parameter once, with its dotted name (``"0.weight"``, ``"cell.weight_ih"``).
+
+        A parameter reachable under several names (tied weights) is listed under the first.
+        """
+        seen: set[int] = set()
+        for module_name, module in self.named_modules():
+            for name, parameter in module._parameters.items():
+                if id(parameter) in seen:
+                    continue
+                seen.add(id(parameter))
+                yield (f"{module_name}.{name}" if module_name else name), parameter
+
+    def parameters(self) -> list[Parameter]:
+        """Every parameter once, in registration order."""
+        return [parameter for _, parameter in self.named_parameters()]
+
+    def num_parameters(self) -> int:
+        """The number of trainable scalars."""
+        return sum(p.size for p in self.parameters())
+
+    # -- state --------------------------------------------------------------------------------
+
+    def zero_grad(self) -> None:
+        """Set every parameter's gradient to zeros."""
+        for parameter in self.parameters():
+            parameter.zero_grad()
+
+    def train(self, mode: bool = True) -> Module:
+        """Switch this module and its submodules to training mode (``mode=False``: eval)."""
+        for module in self.modules():
+            object.__setattr__(module, "training", bool(mode))
+        return self
+
+    def eval(self) -> Module:
+        """Switch to evaluation mode: no dropout, cells remember no steps."""
+        return self.train(False)
+
+    def to(self, dtype: DTypeLike) -> Module:
+        """Convert every parameter to ``dtype`` (float32 or float64) in place; returns ``self``."""
+        resolved = as_float_dtype(dtype)
+        for parameter in self.parameters():
+            parameter.data = parameter.data.astype(resolved)
+        return self
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's value, keyed by dotted name."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy values from ``state`` into the parameters, all or nothing.
+
+        Parameters
+        ----------
+        state : mapping of str to array_like
+            As returned by :meth:`state_dict` (or a converted PyTorch state dict).
+        strict : bool
+            If True, missing and unexpected keys are errors. Shape mismatches always are.
+
+        Raises
+        ------
+        KeyError
+            Listing the missing and unexpected keys (strict mode).
+        ValueError
+            Listing every key whose shape differs, or whose value is not a finite float array.
+        """
+        own = dict(self.named_parameters())
+        missing = sorted(set(own) - set(state))
+        unexpected = sorted(set(state) - set(own))
+        if strict and (missing or unexpected):
+            raise KeyError(
+                f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
+                f"unexpected keys {unexpected}"
+            )
+        staged: dict[str, np.ndarray] = {}
+        problems: list[str] = []
+        for name, parameter in own.items():
+            if name not in state:
+                continue
+            value = np.asarray(state[name])
+            if value.dtype.kind not in "iuf":
+                problems.append(f"{name}: expected a float array, got dtype {value.dtype}")
+            elif value.shape != parameter.shape:
+                problems.append(f"{name}: expected shape {parameter.shape}, got {value.shape}")
+            elif not np.isfinite(value).all():
+                problems.append(f"{name}: contains NaN or inf")
+            else:
+                staged[name] = value.astype(parameter.dtype, copy=True)
+        if problems:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: " + "; ".join(problems)
+            )
+        for name, value in staged.items():
+            own[name].data[...] = value
+
+    # -- display ------------------------------------------------------------------------------
+
+    def extra_repr(self) -> str:
+        """The arguments shown inside ``repr``; override in subclasses."""
+        return ""
+
+    def __repr__(self) -> str:
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not self._modules:
+            return head + ")"
+        lines = [head]
+        for name, child in self._modules.items():
+            child_repr = repr(child).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child_repr}")
+        return "\n".join(lines) + "\n)"
+
+
+def accepts_lengths(module: Module) -> bool:
+    """Whether ``module.forward`` declares a ``lengths`` keyword (it then gets padded lengths)."""
+    cls = type(module)
+    cached = _ACCEPTS_LENGTHS.get(cls)
+    if cached is None:
+        cached = "lengths" in inspect.signature(module.forward).parameters
+        _ACCEPTS_LENGTHS[cls] = cached
+    return cached
+
+
+_ACCEPTS_LENGTHS: dict[type, bool] = {}
+
+
+class Sequential(Module):
+    """Modules applied in order; ``backward`` runs them in reverse.
+
+    ``forward(x, lengths=...)`` hands ``lengths`` (a padded batch's valid lengths) to every child
+    whose ``forward`` declares a ``lengths`` keyword, such as :class:`Unroll`.
+
+    Examples
+    --------
+    >>> import minitorch_rnn as mt
+    >>> model = mt.Sequential(mt.Dense(2, 8, seed=0), mt.Tanh(), mt.Dense(8, 1, seed=1))
+    >>> [name for name, _ in model.named_parameters()]
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    """
+
+    def __init__(self, *modules: Module) -> None:
+        super().__init__()
+        for index, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(
+                    f"Sequential: argument {index} must be a Module, got {type(module).__name__}"
+                )
+            setattr(self, str(index), module)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __getitem__(self, index: int) -> Module:
+        layers = list(self._modules.values())
+        return layers[index]
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def forward(self, x: Any, lengths: Any = None) -> Any:
+        """Apply each module in turn; pass ``lengths`` to those that accept it."""
+        for module in self._modules.values():
+            if lengths is not None and accepts_lengths(module):
+                x = module.forward(x, lengths=lengths)
+            else:
+                x = module.forward(x)
+        return x
+
+    def backward(self, grad_output: Any) -> Any:
+        """Back-propagate through the modules in reverse order."""
+        grad = grad_output
+        for module in reversed(list(self._modules.values())):
+            grad = module.backward(grad)
+        return grad

@@ -1,0 +1,87 @@
+"""Input checks shared by every layer, so that errors read the same everywhere.
+
+Each check raises before any state is touched and names the layer, what it expected and what came.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .dtype import get_default_dtype
+
+_NUMERIC_KINDS = "biuf"
+
+
+def float_input(
+    x: Any,
+    layer: str,
+    *,
+    dtype: np.dtype | None = None,
+    name: str = "input",
+    check_finite: bool = True,
+) -> np.ndarray:
+    """Return ``x`` as a float array of ``dtype`` (or its own float dtype, or the default).
+
+    Booleans and integers are accepted and converted (e.g. bits of the binary-subtraction task);
+    anything else (complex, strings, objects) is a ``TypeError``; NaN or inf is a ``ValueError``.
+    """
+    array = np.asarray(x)
+    if array.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{layer}: {name} must be a real numeric array, got dtype {array.dtype}")
+    if dtype is None:
+        dtype = array.dtype if array.dtype.kind == "f" else get_default_dtype()
+    array = array.astype(dtype, copy=False)
+    if check_finite and not np.isfinite(array).all():
+        raise ValueError(f"{layer}: {name} contains NaN or inf")
+    return array
+
+
+def int_input(x: Any, layer: str, *, name: str = "input") -> np.ndarray:
+    """Return ``x`` as an int64 array; floats (even integral ones) are a ``TypeError``."""
+    array = np.asarray(x)
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"{layer}: {name} must be an integer array, got dtype {array.dtype}")
+    return array.astype(np.int64, copy=False)
+
+
+def check_rank(x: np.ndarray, layer: str, ranks: tuple[int, ...], name: str = "input") -> None:
+    """Raise a ``ValueError`` unless ``x.ndim`` is one of ``ranks``."""
+    if x.ndim not in ranks:
+        wanted = " or ".join(str(r) for r in ranks)
+        raise ValueError(f"{layer}: {name} must have {wanted} dimensions, got shape {x.shape}")
+
+
+def check_min_rank(x: np.ndarray, layer: str, rank: int, name: str = "input") -> None:
+    """Raise a ``ValueError`` unless ``x`` has at least ``rank`` dimensions."""
+    if x.ndim < rank:
+        raise ValueError(
+            f"{layer}: {name} must have at least {rank} dimension(s), got shape {x.shape}"
+        )
+
+
+def check_last_dim(x: np.ndarray, layer: str, size: int, name: str = "input") -> None:
+    """Raise a ``ValueError`` unless the last axis of ``x`` has ``size`` entries."""
+    if x.shape[-1] != size:
+        raise ValueError(
+            f"{layer}: {name} must have {size} features on its last axis, got shape {x.shape}"
+        )
+
+
+def check_shape(x: np.ndarray, layer: str, shape: tuple[int, ...], name: str) -> None:
+    """Raise a ``ValueError`` unless ``x.shape == shape`` exactly (no broadcasting)."""
+    if x.shape != tuple(shape):
+        raise ValueError(f"{layer}: {name} must have shape {tuple(shape)}, got {x.shape}")
+
+
+def grad_input(grad: Any, layer: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Validate an upstream gradient: a float array of exactly the forward output's shape."""
+    array = float_input(grad, layer, dtype=dtype, name="grad_output", check_finite=False)
+    check_shape(array, layer, shape, "grad_output")
+    return array
+
+
+def no_forward_error(layer: str) -> RuntimeError:
+    """The error every ``backward`` raises when there is no matching ``forward``."""
+    return RuntimeError(f"{layer}: backward called before forward (no cached forward pass)")
