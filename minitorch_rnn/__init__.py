@@ -12,26 +12,48 @@ from .gradcheck import gradcheck
 from .layers import Dense, Dropout, Embedding, Logistic, ReLU, Sigmoid, Softmax, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from .module import Module, Parameter, Sequential
+from .recurrent import (
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    GRUCell,
+    LSTMCell,
+    RecurrentCell,
+    RecurrentStack,
+    RNNCell,
+    Unroll,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GRU",
+    "LSTM",
+    "RNN",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "Bidirectional",
     "CrossEntropyLoss",
     "Dense",
     "Dropout",
     "Embedding",
+    "GRUCell",
+    "LSTMCell",
     "Logistic",
     "Loss",
     "MSELoss",
     "Module",
     "Parameter",
+    "RNNCell",
     "ReLU",
+    "RecurrentCell",
+    "RecurrentStack",
     "Sequential",
     "Sigmoid",
     "Softmax",
     "Tanh",
+    "Unroll",
     "__version__",
     "get_default_dtype",
     "gradcheck",

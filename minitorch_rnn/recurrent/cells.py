@@ -31,7 +31,7 @@ from numpy.typing import DTypeLike
 
 from .. import init
 from ..module import Module, Parameter
-from ..validation import check_last_dim, check_rank, check_shape, float_input, no_forward_error
+from ..validation import check_last_dim, check_rank, check_shape, float_input
 from .activations import gate_activations_, sigmoid_, sigmoid_derivative_, tanh_derivative_
 
 __all__ = ["GRUCell", "LSTMCell", "RNNCell", "RecurrentCell"]
@@ -165,7 +165,9 @@ class RecurrentCell(Module):
             parts = (state,)
         else:
             if not isinstance(state, (tuple, list)) or len(state) != self.state_size:
-                raise TypeError(f"{owner}: state must be a tuple (h, c) or None, got {type(state).__name__}")
+                raise TypeError(
+                    f"{owner}: state must be a tuple (h, c) or None, got {type(state).__name__}"
+                )
             parts = tuple(state)
         names = ("h", "c")
         checked = []
@@ -181,7 +183,10 @@ class RecurrentCell(Module):
 
     def allocate_cache(self, leading: tuple[int, ...]) -> Cache:
         """Uninitialised arrays of shape ``leading + (width,)`` for every cache entry."""
-        return {name: np.empty(leading + (width,), self.dtype) for name, width in self.cache_widths().items()}
+        return {
+            name: np.empty(leading + (width,), self.dtype)
+            for name, width in self.cache_widths().items()
+        }
 
     def forward(self, x: Any, state: Any = None) -> Any:
         """One time step.
@@ -279,7 +284,9 @@ class RNNCell(RecurrentCell):
         dtype: DTypeLike | None = None,
     ) -> None:
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+            raise ValueError(
+                f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
+            )
         super().__init__(input_size, hidden_size, bias, seed=seed, dtype=dtype)
         self.nonlinearity = nonlinearity
 
@@ -516,7 +523,11 @@ class GRUCell(RecurrentCell):
         H = self.hidden_size
         weight_hh = self.weight_hh.data
         r, z, n = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H :]
-        grad_r, grad_z, grad_n = grad_preact[:, :H], grad_preact[:, H : 2 * H], grad_preact[:, 2 * H :]
+        grad_r, grad_z, grad_n = (
+            grad_preact[:, :H],
+            grad_preact[:, H : 2 * H],
+            grad_preact[:, 2 * H :],
+        )
         np.subtract(h_prev, n, out=grad_z)
         grad_z *= grad_h
         np.subtract(1, z, out=grad_n)

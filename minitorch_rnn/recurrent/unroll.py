@@ -137,7 +137,9 @@ class Unroll(Module):
         check_last_dim(x, self.name, cell.input_size)
         batch, steps, _ = x.shape
         if batch < 1 or steps < 1:
-            raise ValueError(f"{self.name}: input needs at least one sample and step, got {x.shape}")
+            raise ValueError(
+                f"{self.name}: input needs at least one sample and step, got {x.shape}"
+            )
         lengths_array = self._check_lengths(lengths, batch, steps)
         if state is None and self.stateful and self.state is not None:
             if _batch_of(self.state) != batch:
@@ -161,7 +163,9 @@ class Unroll(Module):
             valid = np.arange(steps)[:, None] < lengths_array[None, :]
 
         hidden = cell.hidden_size
-        states = tuple(np.empty((steps + 1, batch, hidden), cell.dtype) for _ in range(cell.state_size))
+        states = tuple(
+            np.empty((steps + 1, batch, hidden), cell.dtype) for _ in range(cell.state_size)
+        )
         for buffer, value in zip(states, initial, strict=True):
             buffer[0] = value
         keep = self.training
@@ -248,7 +252,9 @@ class Unroll(Module):
         if self.bptt_truncate is None:
             grad_initial = self._backward_full(trace, grad_out_time, tuple(carried), grad_preact)
         else:
-            grad_initial = self._backward_truncated(trace, grad_out_time, tuple(carried), grad_preact)
+            grad_initial = self._backward_truncated(
+                trace, grad_out_time, tuple(carried), grad_preact
+            )
 
         rows = steps * batch
         grad_x_time = cell._accumulate_grads(
@@ -279,7 +285,10 @@ class Unroll(Module):
         if trace.valid is not None and not trace.valid[t].all():
             frozen = ~trace.valid[t][:, None]
             grad_preact_t *= ~frozen
-            grad_prev = tuple(np.where(frozen, g_next, g_prev) for g_prev, g_next in zip(grad_prev, grad_next, strict=True))
+            grad_prev = tuple(
+                np.where(frozen, g_next, g_prev)
+                for g_prev, g_next in zip(grad_prev, grad_next, strict=True)
+            )
         return grad_prev
 
     def _backward_full(
@@ -396,14 +405,18 @@ class Bidirectional(Module):
     ``return_sequences``, ``(B, 2H)`` / ``(B, H)`` from each direction's final state.
     """
 
-    def __init__(self, forward_unroll: Unroll, backward_unroll: Unroll, merge: str = "concat") -> None:
+    def __init__(
+        self, forward_unroll: Unroll, backward_unroll: Unroll, merge: str = "concat"
+    ) -> None:
         super().__init__()
         for role, unroll, reverse in (
             ("forward_unroll", forward_unroll, False),
             ("backward_unroll", backward_unroll, True),
         ):
             if not isinstance(unroll, Unroll):
-                raise TypeError(f"Bidirectional: {role} must be an Unroll, got {type(unroll).__name__}")
+                raise TypeError(
+                    f"Bidirectional: {role} must be an Unroll, got {type(unroll).__name__}"
+                )
             if unroll.reverse != reverse:
                 raise ValueError(f"Bidirectional: {role} must have reverse={reverse}")
         if merge not in ("concat", "sum"):
