@@ -1,0 +1,115 @@
+"""Sampling from recurrent language models, one token at a time.
+
+The model maps token ids ``(B, T)`` to logits ``(B, T, V)`` — e.g.
+``Sequential(Embedding(V, D), Unroll(LSTMCell(D, H)), Dense(H, V))``. Sampling runs it in eval mode
+with every :class:`~minitorch_rnn.Unroll` temporarily stateful, so each new token costs one step,
+not a rerun of the whole prefix; the model's modes and carried states are restored afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+
+from . import init
+from .layers.activations import softmax
+from .module import Module
+from .recurrent.unroll import Unroll
+
+__all__ = ["sample"]
+
+
+@contextmanager
+def _stepping(model: Module) -> Iterator[None]:
+    """Eval mode with fresh, carried state in every Unroll; everything restored on exit."""
+    unrolls = [m for m in model.modules() if isinstance(m, Unroll)]
+    if not unrolls:
+        raise ValueError("sample: the model has no Unroll (recurrent) layer to step through")
+    if any(u.reverse for u in unrolls):
+        raise ValueError(
+            "sample: a model that reads sequences backwards cannot generate left to right"
+        )
+    saved = [(u.stateful, u.state) for u in unrolls]
+    was_training = model.training
+    model.eval()
+    for unroll in unrolls:
+        unroll.stateful, unroll.state = True, None
+    try:
+        yield
+    finally:
+        for unroll, (stateful, state) in zip(unrolls, saved, strict=True):
+            unroll.stateful, unroll.state = stateful, state
+        model.train(was_training)
+
+
+def next_token_distribution(
+    logits: np.ndarray, temperature: float = 1.0, top_k: int | None = None
+) -> np.ndarray:
+    """Probabilities of the next token from a ``(V,)`` logit vector.
+
+    ``temperature`` < 1 sharpens, > 1 flattens; ``top_k`` keeps only the k most likely tokens.
+    """
+    scaled = logits.astype(np.float64) / temperature
+    if top_k is not None and top_k < scaled.size:
+        threshold = np.partition(scaled, -top_k)[-top_k]
+        scaled = np.where(scaled >= threshold, scaled, -np.inf)
+    return softmax(scaled)
+
+
+def sample(
+    model: Module,
+    start_ids: Sequence[int] | np.ndarray,
+    length: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    rng: init.Seed = None,
+    stop_id: int | None = None,
+) -> np.ndarray:
+    """Generate up to ``length`` token ids that continue ``start_ids``.
+
+    Parameters
+    ----------
+    model : Module
+        Maps ids ``(B, T)`` to logits ``(B, T, V)`` through at least one :class:`Unroll`.
+    start_ids : sequence of int
+        The prompt (at least one id), e.g. the newline id that starts every dinosaur name.
+    length : int
+        Maximum number of generated ids.
+    temperature : float
+        Divides the logits before the softmax; must be > 0.
+    top_k : int, optional
+        Sample only among the ``top_k`` most likely ids.
+    rng : int or numpy.random.Generator, optional
+        Random state; the same seed gives the same sample.
+    stop_id : int, optional
+        Stop when this id is drawn (it is not included in the result).
+
+    Returns
+    -------
+    np.ndarray of int64, shape ``(n,)`` with ``n <= length``: the generated ids only.
+    """
+    prompt = np.asarray(start_ids)
+    if prompt.ndim != 1 or prompt.size == 0 or prompt.dtype.kind not in "iu":
+        raise ValueError(
+            f"sample: start_ids must be a non-empty 1-D sequence of ints, got {prompt!r}"
+        )
+    if length < 0:
+        raise ValueError(f"sample: length must be >= 0, got {length}")
+    if temperature <= 0:
+        raise ValueError(f"sample: temperature must be > 0, got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"sample: top_k must be >= 1, got {top_k}")
+    generator = init.as_generator(rng)
+    generated: list[int] = []
+    with _stepping(model):
+        logits = model.forward(prompt[None, :].astype(np.int64))
+        for _ in range(length):
+            probabilities = next_token_distribution(logits[0, -1], temperature, top_k)
+            token = int(generator.choice(probabilities.size, p=probabilities))
+            if token == stop_id:
+                break
+            generated.append(token)
+            logits = model.forward(np.array([[token]], dtype=np.int64))
+    return np.array(generated, dtype=np.int64)
