@@ -6,12 +6,13 @@ Every public name is re-exported here, flat::
     model = mt.Sequential(mt.Dense(2, 8), mt.Tanh(), mt.Dense(8, 1), mt.Logistic())
 """
 
-from . import init
+from . import generate, init, optim
 from .dtype import get_default_dtype, set_default_dtype
 from .gradcheck import gradcheck
 from .layers import Dense, Dropout, Embedding, Logistic, ReLU, Sigmoid, Softmax, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from .module import Module, Parameter, Sequential
+from .optim import clip_grad_norm, clip_grad_value
 from .recurrent import (
     GRU,
     LSTM,
@@ -24,6 +25,7 @@ from .recurrent import (
     RNNCell,
     Unroll,
 )
+from .serialization import load, save
 
 __version__ = "0.1.0"
 
@@ -55,8 +57,14 @@ __all__ = [
     "Tanh",
     "Unroll",
     "__version__",
+    "clip_grad_norm",
+    "clip_grad_value",
+    "generate",
     "get_default_dtype",
     "gradcheck",
     "init",
+    "load",
+    "optim",
+    "save",
     "set_default_dtype",
 ]

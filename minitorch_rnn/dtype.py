@@ -1,7 +1,7 @@
 """The default floating-point dtype: the framework's only global state.
 
-New parameters and parameter-free layers fed integer input use it. ``float32`` is the default because
-it halves memory traffic and doubles BLAS throughput; gradient checks use ``float64``.
+New parameters and parameter-free layers fed integer input use it. ``float32`` is the default
+because it halves memory traffic and doubles BLAS throughput; gradient checks use ``float64``.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """Finite-difference gradient checking for any :class:`~minitorch_rnn.Module`.
 
 The check projects the module's output(s) onto fixed random weights ``w`` to get a scalar
-``L = sum(w * output)``, runs ``backward(w)`` once for the analytic gradients, and compares them with
-central differences ``(L(v + eps) - L(v - eps)) / (2 eps)`` for every entry of every float input and
-every parameter, in float64.
+``L = sum(w * output)``, runs ``backward(w)`` once for the analytic gradients, and compares them
+with central differences ``(L(v + eps) - L(v - eps)) / (2 eps)`` for every entry of every float
+input and every parameter, in float64.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,7 @@ def _as_arrays(tree: Nested) -> Nested:
 
 def _generators(module: Module) -> list[np.random.Generator]:
     """Every numpy Generator held by the module tree (e.g. Dropout's), to replay its draws."""
-    found = []
+    found: list[np.random.Generator] = []
     for sub in module.modules():
         found.extend(v for v in vars(sub).values() if isinstance(v, np.random.Generator))
     return found
@@ -112,7 +113,8 @@ def gradcheck(
     -----
     ``backward`` must return the gradients of the float inputs in the same nesting as ``inputs``
     (a single array for a single input). Modules that draw random numbers (Dropout) are replayed
-    with the same draws for every evaluation.
+    with the same draws for every evaluation. Every ``.grad`` starts from random values rather
+    than zeros, so a ``backward`` that assigns instead of accumulating (``+=``) fails the check.
     """
     kwargs = dict(forward_kwargs or {})
     probe = copy.deepcopy(module).to(np.float64)
@@ -122,16 +124,20 @@ def gradcheck(
     def evaluate(args: Nested) -> Nested:
         for generator, state in zip(_generators(probe), generator_states, strict=True):
             generator.bit_generator.state = copy.deepcopy(state)
-        return probe.forward(*args, **kwargs)
+        # A Python float output (e.g. a loss value) becomes a 0-d array so that it is projected.
+        return _as_arrays(probe.forward(*args, **kwargs))
 
-    probe.zero_grad()
     output = evaluate(inputs64)
     rng = np.random.default_rng(seed)
     weights = _map(output, lambda a: rng.standard_normal(a.shape))
+    prefilled = {name: rng.standard_normal(p.shape) for name, p in probe.named_parameters()}
+    for name, parameter in probe.named_parameters():
+        parameter.grad[...] = prefilled[name]
     analytic_inputs = probe.backward(weights)
     if len(inputs64) == 1:
         analytic_inputs = (analytic_inputs,)
-    analytic_params = {name: p.grad.copy() for name, p in probe.named_parameters()}
+    after_backward = {name: p.grad.copy() for name, p in probe.named_parameters()}
+    analytic_params = {name: grad - prefilled[name] for name, grad in after_backward.items()}
 
     def numeric(array: np.ndarray, args: Nested) -> np.ndarray:
         estimate = np.zeros_like(array)
@@ -150,12 +156,10 @@ def gradcheck(
     analytic_by_path = dict(_leaves(analytic_inputs))
     for path, array in float_inputs:
         checks.append(
-            (f"input{path}", analytic_by_path.get(path), lambda a=array: numeric(a, inputs64))
+            (f"input{path}", analytic_by_path.get(path), partial(numeric, array, inputs64))
         )
     for name, parameter in probe.named_parameters():
-        checks.append(
-            (name, analytic_params[name], lambda p=parameter: numeric(p.data, inputs64))
-        )
+        checks.append((name, analytic_params[name], partial(numeric, parameter.data, inputs64)))
 
     for name, analytic, compute_numeric in checks:
         expected = compute_numeric()
@@ -174,9 +178,13 @@ def gradcheck(
         error = np.abs(analytic - expected) - (atol + rtol * np.abs(expected))
         if error.size and error.max() > 0:
             worst = np.unravel_index(int(np.argmax(error)), error.shape)
+            overwritten = name in after_backward and np.allclose(
+                after_backward[name], expected, atol=atol, rtol=rtol
+            )
+            hint = "; backward overwrote .grad instead of accumulating (+=)" if overwritten else ""
             raise AssertionError(
                 f"gradcheck: {name} at index {tuple(int(i) for i in worst)}: analytic "
                 f"{analytic[worst]:.10g}, numeric {expected[worst]:.10g} "
-                f"(atol={atol}, rtol={rtol})"
+                f"(atol={atol}, rtol={rtol}){hint}"
             )
     return True

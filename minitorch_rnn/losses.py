@@ -4,8 +4,9 @@ Reductions (shared by every loss):
 
 - ``"mean"``: the sum over counted elements divided by their number (PyTorch's default);
 - ``"sum"``: the sum over counted elements;
-- ``"batch_mean"``: the sum over counted elements divided by the batch size ``B = pred.shape[0]``
-  — the per-sequence loss of the classic char-RNN (summed over time, averaged over sequences).
+- ``"batch_mean"``: the sum over counted elements divided by the batch size ``B`` (the first axis
+  of the per-element loss, 1 if it has none) — the per-sequence loss of the classic char-RNN
+  (summed over time, averaged over sequences).
 
 An element is *counted* unless ``mask`` is False there (padding past a sequence's length) or, for
 :class:`CrossEntropyLoss`, its target equals ``ignore_index``. Uncounted elements get zero gradient.
@@ -69,7 +70,9 @@ class Loss:
         if self.reduction == "sum":
             denominator = 1.0
         elif self.reduction == "batch_mean":
-            denominator = float(pred.shape[0])
+            # The batch axis is the first axis of the per-element losses: for class scores of
+            # shape (C,) (one unbatched sample) it is absent, not the class axis.
+            denominator = float(losses.shape[0]) if losses.ndim else 1.0
         else:
             denominator = max(float(np.count_nonzero(counted)), 1.0)
         total = float(np.sum(losses, where=counted, dtype=np.float64))
@@ -104,7 +107,9 @@ def _broadcast_mask(mask: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
 def _float_target(target: Any, pred: np.ndarray, name: str) -> np.ndarray:
     target = float_input(target, name, dtype=pred.dtype, name="target")
     if target.shape != pred.shape:
-        raise ValueError(f"{name}: target must have the shape of pred {pred.shape}, got {target.shape}")
+        raise ValueError(
+            f"{name}: target must have the shape of pred {pred.shape}, got {target.shape}"
+        )
     return target
 
 
@@ -115,7 +120,8 @@ class CrossEntropyLoss(Loss):
     :math:`\ell = -\log p_y`, computed as :math:`\mathrm{logsumexp}(z) - z_y` so that any finite
     logit is safe; the gradient is :math:`p - \mathrm{onehot}(y)` divided by the reduction's count.
     With probabilities (``from_logits=False``, after a :class:`Softmax` layer)
-    :math:`\ell = -\log \max(p_y, \epsilon)` and :math:`\partial\ell/\partial p_y = -1/\max(p_y,\epsilon)`.
+    :math:`\ell = -\log \max(p_y, \epsilon)` and
+    :math:`\partial\ell/\partial p_y = -1/\max(p_y,\epsilon)`.
 
     Parameters
     ----------
@@ -201,7 +207,9 @@ class BCELoss(Loss):
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         target = _float_target(target, pred, "BCELoss")
         if (pred < 0).any() or (pred > 1).any():
-            raise ValueError("BCELoss: pred must hold probabilities in [0, 1]; use BCEWithLogitsLoss for logits")
+            raise ValueError(
+                "BCELoss: pred must hold probabilities in [0, 1]; use BCEWithLogitsLoss for logits"
+            )
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(pred), -100)
             log_1mp = np.maximum(np.log1p(-pred), -100)
@@ -213,7 +221,8 @@ class BCELoss(Loss):
 class BCEWithLogitsLoss(Loss):
     r"""Binary cross-entropy on logits, fused with the sigmoid for stability.
 
-    :math:`\ell = \max(z, 0) - z y + \log(1 + e^{-|z|})`, :math:`\partial\ell/\partial z = \sigma(z) - y`.
+    :math:`\ell = \max(z, 0) - z y + \log(1 + e^{-|z|})`,
+    :math:`\partial\ell/\partial z = \sigma(z) - y`.
 
     Shapes: pred and target of the same shape, target values in ``[0, 1]``.
     """

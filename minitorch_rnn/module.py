@@ -1,8 +1,8 @@
 """Parameter, Module and Sequential: the object model every layer is built on.
 
-A :class:`Module` owns an explicit ``forward`` and ``backward``. ``backward(grad_output)`` returns the
-gradient for the module's input and *accumulates* (``+=``) into the ``.grad`` of its parameters, so
-a parameter used twice (tied weights, or a cell at every time step) receives the sum.
+A :class:`Module` owns an explicit ``forward`` and ``backward``. ``backward(grad_output)`` returns
+the gradient for the module's input and *accumulates* (``+=``) into the ``.grad`` of its parameters,
+so a parameter used twice (tied weights, or a cell at every time step) receives the sum.
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ class Module:
     """
 
     training: bool
+    _parameters: dict[str, Parameter]
+    _modules: dict[str, Module]
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -243,9 +245,7 @@ class Module:
             else:
                 staged[name] = value.astype(parameter.dtype, copy=True)
         if problems:
-            raise ValueError(
-                f"{type(self).__name__}.load_state_dict: " + "; ".join(problems)
-            )
+            raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
         for name, value in staged.items():
             own[name].data[...] = value
 

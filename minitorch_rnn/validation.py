@@ -12,6 +12,7 @@ import numpy as np
 from .dtype import get_default_dtype
 
 _NUMERIC_KINDS = "biuf"
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def float_input(
@@ -22,7 +23,8 @@ def float_input(
     name: str = "input",
     check_finite: bool = True,
 ) -> np.ndarray:
-    """Return ``x`` as a float array of ``dtype`` (or its own float dtype, or the default).
+    """Return ``x`` as a float array of ``dtype`` (or its own dtype if float32/float64, or the
+    default).
 
     Booleans and integers are accepted and converted (e.g. bits of the binary-subtraction task);
     anything else (complex, strings, objects) is a ``TypeError``; NaN or inf is a ``ValueError``.
@@ -31,7 +33,8 @@ def float_input(
     if array.dtype.kind not in _NUMERIC_KINDS:
         raise TypeError(f"{layer}: {name} must be a real numeric array, got dtype {array.dtype}")
     if dtype is None:
-        dtype = array.dtype if array.dtype.kind == "f" else get_default_dtype()
+        # float16 and long double are not supported dtypes: they go to the default like integers.
+        dtype = array.dtype if array.dtype in _FLOAT_DTYPES else get_default_dtype()
     array = array.astype(dtype, copy=False)
     if check_finite and not np.isfinite(array).all():
         raise ValueError(f"{layer}: {name} contains NaN or inf")

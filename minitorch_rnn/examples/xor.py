@@ -15,7 +15,9 @@ def train_xor(epochs: int = 2000, learning_rate: float = 0.5, seed: int = 0) -> 
     x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
     y = np.array([[0], [1], [1], [0]], dtype=np.float32)
     rng = np.random.default_rng(seed)
-    model = mt.Sequential(mt.Dense(2, 8, seed=rng), mt.Tanh(), mt.Dense(8, 1, seed=rng), mt.Logistic())
+    model = mt.Sequential(
+        mt.Dense(2, 8, seed=rng), mt.Tanh(), mt.Dense(8, 1, seed=rng), mt.Logistic()
+    )
     loss_fn = mt.BCELoss()
     losses = []
     for epoch in range(epochs):

@@ -57,24 +57,38 @@ class Dense(Module):
                 f"Dense: sizes must be positive, got in_features={in_features}, "
                 f"out_features={out_features}"
             )
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
         rng = init.as_generator(seed)
         bound = 1.0 / math.sqrt(in_features)
-        shape = (self.out_features, self.in_features)
+        shape = (int(out_features), int(in_features))
         self.weight = Parameter(init.uniform(shape, -bound, bound, rng, dtype))
         self.bias = (
-            Parameter(init.uniform((self.out_features,), -bound, bound, rng, dtype))
+            Parameter(init.uniform((int(out_features),), -bound, bound, rng, dtype))
             if bias
             else None
         )
         self._x: np.ndarray | None = None
+
+    @property
+    def in_features(self) -> int:
+        """Size of the input's last axis, read from ``weight`` (which may be reassigned)."""
+        return int(self.weight.shape[1])
+
+    @property
+    def out_features(self) -> int:
+        """Size of the output's last axis, read from ``weight``."""
+        return int(self.weight.shape[0])
 
     def forward(self, x: Any) -> np.ndarray:
         """Return ``x @ weight.T + bias``; remembers ``x`` for ``backward``."""
         x = float_input(x, "Dense", dtype=self.weight.dtype)
         check_min_rank(x, "Dense", 1)
         check_last_dim(x, "Dense", self.in_features)
+        if self.bias is not None and self.bias.shape != (self.out_features,):
+            # Both parameters can be reassigned independently; catch a half-done resize here.
+            raise ValueError(
+                f"Dense: bias must have shape ({self.out_features},) to match weight of shape "
+                f"{self.weight.shape}, got {self.bias.shape}"
+            )
         y = x @ self.weight.data.T
         if self.bias is not None:
             y += self.bias.data
@@ -86,7 +100,7 @@ class Dense(Module):
         if self._x is None:
             raise no_forward_error("Dense")
         x = self._x
-        grad = grad_input(grad_output, "Dense", x.shape[:-1] + (self.out_features,), x.dtype)
+        grad = grad_input(grad_output, "Dense", (*x.shape[:-1], self.out_features), x.dtype)
         grad_2d = grad.reshape(-1, self.out_features)
         self.weight.grad += grad_2d.T @ x.reshape(-1, self.in_features)
         if self.bias is not None:

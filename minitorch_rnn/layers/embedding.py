@@ -32,7 +32,8 @@ class Embedding(Module):
 
     Shapes
     ------
-    ids ``(...)`` of integers -> ``(..., embedding_dim)``; ``weight`` ``(num_embeddings, embedding_dim)``.
+    ids ``(...)`` of integers -> ``(..., embedding_dim)``;
+    ``weight`` ``(num_embeddings, embedding_dim)``.
     ``backward`` returns ``None``: integer ids have no gradient.
     """
 
@@ -50,11 +51,19 @@ class Embedding(Module):
                 f"Embedding: sizes must be positive, got num_embeddings={num_embeddings}, "
                 f"embedding_dim={embedding_dim}"
             )
-        self.num_embeddings = int(num_embeddings)
-        self.embedding_dim = int(embedding_dim)
-        shape = (self.num_embeddings, self.embedding_dim)
+        shape = (int(num_embeddings), int(embedding_dim))
         self.weight = Parameter(init.normal(shape, scale=1.0, seed=seed, dtype=dtype))
         self._ids: np.ndarray | None = None
+
+    @property
+    def num_embeddings(self) -> int:
+        """Vocabulary size, read from ``weight`` (which may be reassigned, e.g. to grow it)."""
+        return int(self.weight.shape[0])
+
+    @property
+    def embedding_dim(self) -> int:
+        """Length of each vector, read from ``weight``."""
+        return int(self.weight.shape[1])
 
     def forward(self, ids: Any) -> np.ndarray:
         """Look up ``weight[ids]``."""
@@ -71,7 +80,7 @@ class Embedding(Module):
         """Accumulate the gradient into the looked-up rows of ``weight.grad``."""
         if self._ids is None:
             raise no_forward_error("Embedding")
-        shape = self._ids.shape + (self.embedding_dim,)
+        shape = (*self._ids.shape, self.embedding_dim)
         grad = grad_input(grad_output, "Embedding", shape, self.weight.dtype)
         np.add.at(self.weight.grad, self._ids.reshape(-1), grad.reshape(-1, self.embedding_dim))
         return None
