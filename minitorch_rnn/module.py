@@ -279,6 +279,36 @@ def accepts_lengths(module: Module) -> bool:
 _ACCEPTS_LENGTHS: dict[type, bool] = {}
 
 
+class _Snapshot:
+    """The attributes of every module below ``root``, to undo a forward pass that failed midway.
+
+    Layers replace their caches by new objects, so shallow copies of their attribute dicts suffice;
+    lists (a cell's remembered steps) are copied and random generators' states saved, since those
+    change in place.
+    """
+
+    def __init__(self, root: Module) -> None:
+        self._saved = []
+        for module in root.modules():
+            attributes = dict(vars(module))
+            lists = {k: list(v) for k, v in attributes.items() if isinstance(v, list)}
+            generators = {
+                k: v.bit_generator.state
+                for k, v in attributes.items()
+                if isinstance(v, np.random.Generator)
+            }
+            self._saved.append((module, attributes, lists, generators))
+
+    def restore(self) -> None:
+        for module, attributes, lists, generators in self._saved:
+            vars(module).clear()
+            vars(module).update(attributes)
+            for name, items in lists.items():
+                getattr(module, name)[:] = items
+            for name, state in generators.items():
+                getattr(module, name).bit_generator.state = state
+
+
 class Sequential(Module):
     """Modules applied in order; ``backward`` runs them in reverse.
 
@@ -313,12 +343,21 @@ class Sequential(Module):
         return iter(list(self._modules.values()))
 
     def forward(self, x: Any, lengths: Any = None) -> Any:
-        """Apply each module in turn; pass ``lengths`` to those that accept it."""
-        for module in self._modules.values():
-            if lengths is not None and accepts_lengths(module):
-                x = module.forward(x, lengths=lengths)
-            else:
-                x = module.forward(x)
+        """Apply each module in turn; pass ``lengths`` to those that accept it.
+
+        If a child rejects its input, the children before it are restored to their state before
+        this call, so a rejected call changes nothing.
+        """
+        snapshot = _Snapshot(self)
+        try:
+            for module in self._modules.values():
+                if lengths is not None and accepts_lengths(module):
+                    x = module.forward(x, lengths=lengths)
+                else:
+                    x = module.forward(x)
+        except Exception:
+            snapshot.restore()
+            raise
         return x
 
     def backward(self, grad_output: Any) -> Any:

@@ -371,3 +371,18 @@ def test_sequential_without_lengths_does_not_pass_the_keyword() -> None:
     takes = TakesLengths()
     mt.Sequential(takes).forward(np.zeros(2))
     assert takes.received is None
+
+
+def test_sequential_rejected_forward_restores_earlier_children() -> None:
+    model = mt.Sequential(mt.Tanh(), mt.Dropout(0.5, seed=0), mt.Dense(3, 2, seed=0))
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    model.forward(x)
+    with pytest.raises(ValueError, match="Dense"):
+        model.forward(np.ones((6, 4)))
+    grad = model.backward(np.ones((4, 2)))
+    assert grad.shape == (4, 3)
+    reference = mt.Sequential(mt.Tanh(), mt.Dropout(0.5, seed=0), mt.Dense(3, 2, seed=0))
+    reference.forward(x)
+    np.testing.assert_array_equal(grad, reference.backward(np.ones((4, 2))))
+    # the dropout generator was rewound too: the next masks equal those of an undisturbed model
+    np.testing.assert_array_equal(model.forward(x), reference.forward(x))
