@@ -6,10 +6,10 @@ Every public name is re-exported here, flat::
     model = mt.Sequential(mt.Dense(2, 8), mt.Tanh(), mt.Dense(8, 1), mt.Logistic())
 """
 
-from . import generate, init, optim
+from . import datasets, generate, init, optim
 from .dtype import get_default_dtype, set_default_dtype
 from .gradcheck import gradcheck
-from .layers import Dense, Dropout, Embedding, Logistic, ReLU, Sigmoid, Softmax, Tanh
+from .layers import Dense, Dropout, Embedding, Logistic, MeanPool, ReLU, Sigmoid, Softmax, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from .module import Module, Parameter, Sequential
 from .optim import clip_grad_norm, clip_grad_value
@@ -26,6 +26,15 @@ from .recurrent import (
     Unroll,
 )
 from .serialization import load, save
+from .training import (
+    NonFiniteError,
+    StreamLoader,
+    Trainer,
+    batches,
+    callbacks,
+    metrics,
+    pad_sequences,
+)
 
 __version__ = "0.1.0"
 
@@ -45,7 +54,9 @@ __all__ = [
     "Logistic",
     "Loss",
     "MSELoss",
+    "MeanPool",
     "Module",
+    "NonFiniteError",
     "Parameter",
     "RNNCell",
     "ReLU",
@@ -54,17 +65,24 @@ __all__ = [
     "Sequential",
     "Sigmoid",
     "Softmax",
+    "StreamLoader",
     "Tanh",
+    "Trainer",
     "Unroll",
     "__version__",
+    "batches",
+    "callbacks",
     "clip_grad_norm",
     "clip_grad_value",
+    "datasets",
     "generate",
     "get_default_dtype",
     "gradcheck",
     "init",
     "load",
+    "metrics",
     "optim",
+    "pad_sequences",
     "save",
     "set_default_dtype",
 ]

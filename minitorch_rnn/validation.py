@@ -12,6 +12,12 @@ import numpy as np
 from .dtype import get_default_dtype
 
 _NUMERIC_KINDS = "biuf"
+
+
+class NonFiniteInputError(ValueError):
+    """An input holds NaN or inf (a ``ValueError``; the Trainer reports it as non-finite)."""
+
+
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -37,7 +43,7 @@ def float_input(
         dtype = array.dtype if array.dtype in _FLOAT_DTYPES else get_default_dtype()
     array = array.astype(dtype, copy=False)
     if check_finite and not np.isfinite(array).all():
-        raise ValueError(f"{layer}: {name} contains NaN or inf")
+        raise NonFiniteInputError(f"{layer}: {name} contains NaN or inf")
     return array
 
 

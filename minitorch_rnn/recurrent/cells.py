@@ -258,7 +258,9 @@ class RNNCell(RecurrentCell):
     Parameters
     ----------
     input_size, hidden_size : int
-    nonlinearity : {"tanh", "relu"}
+    nonlinearity : {"tanh", "relu", "sigmoid"}
+        "sigmoid" (derivative ``h (1 - h)``) is not in PyTorch; it answers the source documents'
+        exercise of a logistic hidden layer.
     bias : bool
         Whether to learn ``bias_ih`` and ``bias_hh``.
     seed, dtype
@@ -283,9 +285,9 @@ class RNNCell(RecurrentCell):
         seed: init.Seed = None,
         dtype: DTypeLike | None = None,
     ) -> None:
-        if nonlinearity not in ("tanh", "relu"):
+        if nonlinearity not in ("tanh", "relu", "sigmoid"):
             raise ValueError(
-                f"RNNCell: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}"
+                f"RNNCell: nonlinearity must be 'tanh', 'relu' or 'sigmoid', got {nonlinearity!r}"
             )
         super().__init__(input_size, hidden_size, bias, seed=seed, dtype=dtype)
         self.nonlinearity = nonlinearity
@@ -299,6 +301,8 @@ class RNNCell(RecurrentCell):
         h += xp
         if self.nonlinearity == "tanh":
             np.tanh(h, out=h)
+        elif self.nonlinearity == "sigmoid":
+            sigmoid_(h)
         else:
             np.maximum(h, 0, out=h)
 
@@ -314,6 +318,8 @@ class RNNCell(RecurrentCell):
         np.copyto(grad_preact, grad_h)
         if self.nonlinearity == "tanh":
             tanh_derivative_(grad_preact, h)
+        elif self.nonlinearity == "sigmoid":
+            sigmoid_derivative_(grad_preact, h)
         else:
             grad_preact *= h > 0
         return (grad_preact @ self.weight_hh.data,)

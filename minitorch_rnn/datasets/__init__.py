@@ -1,0 +1,30 @@
+"""Small datasets: the shipped dinosaur names and the generated tasks of the source documents.
+
+- :mod:`.dinos`: 1,536 dinosaur names, a newline-led character vocabulary, a bigram baseline;
+- :mod:`.subtraction`: every pair ``a >= b`` of N-bit numbers as bit sequences;
+- :mod:`.sentiment`: negation-aware sentiment sentences where word order matters.
+"""
+
+from .dinos import (
+    CharVocabulary,
+    bigram_cross_entropy,
+    encode_names,
+    load_dino_names,
+    split_names,
+)
+from .sentiment import SentimentData, negation_sentiment_dataset
+from .subtraction import bits_to_int, format_example, int_to_bits, subtraction_dataset
+
+__all__ = [
+    "CharVocabulary",
+    "SentimentData",
+    "bigram_cross_entropy",
+    "bits_to_int",
+    "encode_names",
+    "format_example",
+    "int_to_bits",
+    "load_dino_names",
+    "negation_sentiment_dataset",
+    "split_names",
+    "subtraction_dataset",
+]

@@ -1,0 +1,186 @@
+"""``minitorch-rnn charlm``: a character-level language model (Karpathy's char-rnn).
+
+The text is cut into ``--batch-size`` parallel streams read in consecutive chunks of ``--seq-len``
+characters; the recurrent layers are stateful, so the state flows across chunks while gradients
+stop at chunk boundaries (truncated BPTT, ``seeds/004``). The last ``--val-share`` of the text is
+held out; validation loss and bits per character are reported every epoch, a sample is printed
+every epoch, and the best model (lowest validation loss) is kept at ``--save``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..datasets.dinos import CharVocabulary
+from ..generate import sample
+from ..losses import CrossEntropyLoss
+from ..optim import Adam
+from ..training import StreamLoader, Trainer
+from ..training.callbacks import Callback, ModelCheckpoint
+from .char_model import build_char_model
+from .common import (
+    CLIError,
+    add_common_arguments,
+    check_outputs,
+    finish,
+    positive_float,
+    positive_int,
+)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "charlm",
+        help="character-level language model with stateful truncated BPTT",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data", metavar="FILE", required=True, help="a UTF-8 text file")
+    parser.add_argument("--layers", type=positive_int, default=1, help="stacked layers (default 1)")
+    parser.add_argument(
+        "--dropout", type=float, default=0.0, help="dropout between layers (default 0)"
+    )
+    parser.add_argument("--embedding-dim", type=positive_int, default=64, help="default 64")
+    parser.add_argument(
+        "--seq-len", type=positive_int, default=100, help="BPTT chunk length (default 100)"
+    )
+    parser.add_argument(
+        "--val-share", type=float, default=0.05, help="held-out tail share (default 0.05)"
+    )
+    parser.add_argument(
+        "--clip-norm", type=positive_float, default=5.0, help="global gradient norm clip"
+    )
+    parser.add_argument(
+        "--max-chars", type=positive_int, default=None, help="use only the first N chars"
+    )
+    parser.add_argument(
+        "--minutes", type=positive_float, default=None, help="stop after this much training time"
+    )
+    parser.add_argument(
+        "--sample-length", type=int, default=200, help="characters per epoch sample"
+    )
+    add_common_arguments(parser, cell="lstm", hidden=256, epochs=20, lr=0.002, batch_size=64)
+    parser.set_defaults(func=run)
+
+
+class TimeBudget(Callback):
+    """Stop training after the epoch during which ``minutes`` ran out."""
+
+    def __init__(self, minutes: float) -> None:
+        super().__init__()
+        self.seconds = minutes * 60.0
+        self.start = 0.0
+
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        if time.perf_counter() - self.start >= self.seconds:
+            self.trainer.stop_training = True
+
+
+class PrintSample(Callback):
+    """Print a generated passage at the end of every epoch."""
+
+    def __init__(self, vocabulary: CharVocabulary, length: int, seed: int) -> None:
+        super().__init__()
+        self.vocabulary, self.length, self.seed = vocabulary, length, seed
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        if self.length > 0:
+            ids = sample(self.trainer.model, [0], self.length, rng=self.seed + epoch)
+            tqdm.write(
+                f"--- sample after epoch {epoch + 1} ---\n{self.vocabulary.decode(ids)}\n---"
+            )
+
+
+def read_text(path: str, max_chars: int | None) -> str:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise CLIError(f"cannot read text from {path!r}: {error}") from None
+    text = text[:max_chars] if max_chars else text
+    if len(text) < 100:
+        raise CLIError(f"{path!r} holds {len(text)} characters; need at least 100")
+    return text
+
+
+def run(args: argparse.Namespace) -> int:
+    check_outputs(args)
+    if not 0.0 <= args.dropout < 1.0:
+        raise CLIError(f"--dropout must be in [0, 1), got {args.dropout}")
+    if not 0.0 < args.val_share < 0.5:
+        raise CLIError(f"--val-share must be in (0, 0.5), got {args.val_share}")
+    text = read_text(args.data, args.max_chars)
+    # the newline leads the vocabulary, so id 0 can start a sample as it starts a line
+    vocabulary = CharVocabulary(("\n", *sorted(set(text) - {"\n"})))
+    ids = vocabulary.encode(text)
+    split = int(len(ids) * (1 - args.val_share))
+    train_ids, val_ids = ids[:split], ids[split:]
+    val_batch = max(1, min(args.batch_size, (len(val_ids) - 1) // args.seq_len))
+    if (len(train_ids) - 1) // args.batch_size < args.seq_len or len(val_ids) <= args.seq_len:
+        raise CLIError(
+            f"text too short for --batch-size {args.batch_size} and --seq-len {args.seq_len}"
+        )
+    train_loader = StreamLoader(train_ids, args.batch_size, args.seq_len)
+    val_loader = StreamLoader(val_ids, val_batch, args.seq_len)
+    print(
+        f"{len(text):,} characters, {vocabulary.size} distinct; {len(train_loader)} chunks of "
+        f"{args.batch_size}x{args.seq_len} per epoch; {args.layers}-layer {args.cell.upper()} "
+        f"with {args.hidden} units"
+    )
+    model = build_char_model(
+        vocabulary.size,
+        args.embedding_dim,
+        args.cell,
+        args.hidden,
+        args.layers,
+        args.dropout,
+        stateful=True,
+        seed=args.seed,
+    )
+    callbacks: list[Callback] = [PrintSample(vocabulary, args.sample_length, args.seed)]
+    if args.minutes:
+        callbacks.append(TimeBudget(args.minutes))
+    if args.save:
+        architecture = {
+            "app": "charlm",
+            "vocabulary": "".join(vocabulary.chars),
+            "embedding_dim": args.embedding_dim,
+            "cell": args.cell,
+            "hidden": args.hidden,
+            "layers": args.layers,
+            "dropout": args.dropout,
+        }
+        callbacks.append(ModelCheckpoint(args.save, monitor="val_loss", meta=architecture))
+    trainer = Trainer(
+        model,
+        CrossEntropyLoss(),
+        Adam(model.parameters(), lr=args.lr),
+        metrics=("bits_per_char",),
+        clip_norm=args.clip_norm,
+        callbacks=callbacks,
+        seed=args.seed,
+    )
+    start = time.perf_counter()
+    history = trainer.fit(
+        train_loader, epochs=args.epochs, validation_data=val_loader, progress=not args.no_progress
+    )
+    minutes = (time.perf_counter() - start) / 60
+    best = int(np.argmin(history["val_loss"]))
+    print(
+        f"best validation loss {history['val_loss'][best]:.4f} nats/char "
+        f"({history['val_loss'][best] / math.log(2):.3f} bits) at epoch {best + 1}; "
+        f"{len(history['loss'])} epochs in {minutes:.1f} min"
+    )
+    if args.save:
+        print(f"best model kept at {args.save}")
+    finish(args, history, f"char LM ({args.layers}x{args.cell.upper()} {args.hidden})")
+    return 0

@@ -1,0 +1,185 @@
+"""Plumbing shared by the applications: common options, model parts, history files and plots."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..recurrent.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
+
+__all__ = [
+    "CLIError",
+    "add_common_arguments",
+    "make_cell",
+    "plot_history",
+    "positive_int",
+    "write_history",
+]
+
+CELL_TYPES = ("rnn", "gru", "lstm")
+
+
+class CLIError(Exception):
+    """A user error the command reports in one line with exit code 2 (no traceback)."""
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite float > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def add_common_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    cell: str,
+    hidden: int,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+) -> None:
+    """The options every training application has, with its own defaults."""
+    group = parser.add_argument_group("training")
+    group.add_argument(
+        "--cell", choices=CELL_TYPES, default=cell, help=f"recurrent cell (default {cell})"
+    )
+    group.add_argument(
+        "--hidden", type=positive_int, default=hidden, help=f"hidden units (default {hidden})"
+    )
+    group.add_argument(
+        "--epochs", type=positive_int, default=epochs, help=f"epochs (default {epochs})"
+    )
+    group.add_argument(
+        "--lr", type=positive_float, default=lr, help=f"Adam learning rate (default {lr})"
+    )
+    group.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=batch_size,
+        help=f"batch size (default {batch_size})",
+    )
+    group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    group.add_argument(
+        "--save", metavar="CKPT", help="write the trained model to this .npz checkpoint"
+    )
+    group.add_argument(
+        "--history", metavar="FILE", help="write per-epoch history to FILE.json or FILE.csv"
+    )
+    group.add_argument(
+        "--plot", metavar="FILE.png", help="draw the training curves (needs matplotlib)"
+    )
+    group.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def make_cell(kind: str, input_size: int, hidden_size: int, seed: Any) -> RecurrentCell:
+    """A cell by name: "rnn" (tanh), "gru" or "lstm" (forget-gate bias 1)."""
+    if kind == "rnn":
+        return RNNCell(input_size, hidden_size, seed=seed)
+    if kind == "gru":
+        return GRUCell(input_size, hidden_size, seed=seed)
+    if kind == "lstm":
+        return LSTMCell(input_size, hidden_size, forget_bias=1.0, seed=seed)
+    raise CLIError(f"unknown cell {kind!r}; choose one of {', '.join(CELL_TYPES)}")
+
+
+def _check_output_path(path: str, suffixes: Sequence[str], what: str) -> Path:
+    target = Path(path)
+    if target.suffix.lower() not in suffixes:
+        raise CLIError(f"{what} file must end in {' or '.join(suffixes)}, got {path!r}")
+    if not target.parent.exists():
+        raise CLIError(f"folder of {what} file {path!r} does not exist")
+    return target
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Fail fast on bad output paths, before any training time is spent."""
+    if getattr(args, "history", None):
+        _check_output_path(args.history, (".json", ".csv"), "history")
+    if getattr(args, "plot", None):
+        _check_output_path(args.plot, (".png",), "plot")
+    if getattr(args, "save", None) and not Path(args.save).resolve().parent.exists():
+        raise CLIError(f"folder of checkpoint {args.save!r} does not exist")
+
+
+def write_history(history: Mapping[str, Sequence[float]], path: str) -> None:
+    """Per-epoch values as JSON (a dict of lists) or CSV (one row per epoch)."""
+    target = _check_output_path(path, (".json", ".csv"), "history")
+    columns = {key: [float(v) for v in values] for key, values in history.items()}
+    if target.suffix.lower() == ".json":
+        target.write_text(json.dumps(columns, indent=2) + "\n", encoding="utf-8")
+        return
+    epochs = max((len(values) for values in columns.values()), default=0)
+    with target.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["epoch", *columns])
+        for epoch in range(epochs):
+            row = [values[epoch] if epoch < len(values) else "" for values in columns.values()]
+            writer.writerow([epoch + 1, *row])
+
+
+def plot_history(history: Mapping[str, Sequence[float]], path: str, title: str) -> bool:
+    """Draw every history curve (losses on one panel, other metrics on another) into a PNG.
+
+    Returns False, after saying how to install it, when matplotlib is missing.
+    """
+    target = _check_output_path(path, (".png",), "plot")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print(
+            "minitorch-rnn: --plot needs matplotlib: pip install 'minitorch_rnn[plot]' "
+            "(or pip install matplotlib); training results are unaffected",
+            file=sys.stderr,
+        )
+        return False
+    losses = {k: v for k, v in history.items() if k.endswith("loss")}
+    others = {k: v for k, v in history.items() if not k.endswith("loss") and k != "lr"}
+    panels = [p for p in (losses, others) if p]
+    figure, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for axis, panel in zip(axes[0], panels, strict=True):
+        for key, values in panel.items():
+            axis.plot(np.arange(1, len(values) + 1), values, marker=".", label=key)
+        axis.set_xlabel("epoch")
+        axis.legend()
+        axis.grid(alpha=0.3)
+    figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(target, dpi=100)
+    plt.close(figure)
+    return True
+
+
+def finish(args: argparse.Namespace, history: Mapping[str, Sequence[float]], title: str) -> None:
+    """Write the history file and the plot the user asked for."""
+    if args.history:
+        write_history(history, args.history)
+        print(f"history written to {args.history}")
+    if args.plot and plot_history(history, args.plot, title):
+        print(f"plot written to {args.plot}")

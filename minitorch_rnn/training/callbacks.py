@@ -1,0 +1,367 @@
+"""Callbacks: code that runs at fixed points of :meth:`Trainer.fit`, and the history it returns.
+
+The Trainer sets ``callback.trainer`` and calls, in the order the callbacks were given::
+
+    on_train_begin(logs)
+        on_epoch_begin(epoch, logs)            # epoch counts from 0
+            on_batch_begin(batch, logs)        # batch counts from 0 within the epoch
+            on_batch_end(batch, logs)          # logs: {"loss": this batch's loss, "size": B}
+        on_epoch_end(epoch, logs)              # logs: the epoch's entry of the history
+    on_train_end(logs)                         # logs: the last epoch's logs
+
+Setting ``trainer.stop_training = True`` ends ``fit`` after the current epoch. A callback whose
+progress must survive a resume (:meth:`Trainer.fit` with ``resume_from``) returns it from
+:meth:`Callback.state_dict` (JSON-serialisable values or numpy arrays) and restores it in
+:meth:`Callback.load_state_dict`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from .trainer import Trainer
+
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+]
+
+Logs = dict[str, Any]
+
+
+class History(dict[str, list[float]]):
+    """Per-epoch values: ``history["loss"][e]`` is epoch ``e``'s training loss.
+
+    Keys: ``"loss"``, each metric, ``"val_loss"`` and ``"val_<metric>"`` with validation data,
+    ``"lr"`` (the learning rate used during the epoch), and anything a callback added to the
+    epoch's logs.
+    """
+
+    def append(self, logs: Mapping[str, Any]) -> None:
+        """Add one epoch's logs."""
+        for key, value in logs.items():
+            self.setdefault(key, []).append(float(value))
+
+    @property
+    def epochs(self) -> int:
+        """The number of epochs recorded."""
+        return max((len(values) for values in self.values()), default=0)
+
+
+class Callback:
+    """Base class: every hook does nothing. Override the ones you need.
+
+    Attributes
+    ----------
+    trainer : Trainer
+        The Trainer running this callback (set by the Trainer; reading it before raises
+        ``RuntimeError``).
+    """
+
+    _trainer: Trainer | None = None
+
+    @property
+    def trainer(self) -> Trainer:
+        if self._trainer is None:
+            raise RuntimeError(f"{type(self).__name__}: not attached to a Trainer")
+        return self._trainer
+
+    @trainer.setter
+    def trainer(self, trainer: Trainer) -> None:
+        self._trainer = trainer
+
+    def on_train_begin(self, logs: Logs) -> None:
+        """Before the first epoch of :meth:`Trainer.fit`."""
+
+    def on_train_end(self, logs: Logs) -> None:
+        """After the last epoch (also after an early stop)."""
+
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        """Before epoch ``epoch`` (0-based) starts."""
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        """After epoch ``epoch``: ``logs`` holds its loss, metrics, validation values and lr."""
+
+    def on_batch_begin(self, batch: int, logs: Logs) -> None:
+        """Before training batch ``batch`` (0-based within the epoch)."""
+
+    def on_batch_end(self, batch: int, logs: Logs) -> None:
+        """After the optimiser step of batch ``batch``."""
+
+    def state_dict(self) -> dict[str, Any]:
+        """Progress to save in a resume checkpoint (none by default)."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+
+
+class _Monitor:
+    """Tracks the best value of one logged quantity; shared by EarlyStopping and ModelCheckpoint.
+
+    ``min_delta`` is the smallest change that counts as an improvement. NaN never improves.
+    """
+
+    def __init__(self, owner: str, monitor: str, mode: str, min_delta: float = 0.0) -> None:
+        if not isinstance(monitor, str) or not monitor:
+            raise TypeError(f"{owner}: monitor must be a non-empty str, got {monitor!r}")
+        if mode not in ("min", "max"):
+            raise ValueError(f"{owner}: mode must be 'min' or 'max', got {mode!r}")
+        if not (
+            isinstance(min_delta, (int, float)) and math.isfinite(min_delta) and min_delta >= 0
+        ):
+            raise ValueError(f"{owner}: min_delta must be a finite number >= 0, got {min_delta!r}")
+        self.owner = owner
+        self.monitor = monitor
+        self.mode = mode
+        self.min_delta = float(min_delta)
+        self.best = math.inf if mode == "min" else -math.inf
+
+    def value(self, logs: Mapping[str, Any]) -> float:
+        """The monitored value in ``logs``; a clear error when it is not logged."""
+        if self.monitor not in logs:
+            hint = " (val_ keys need validation_data)" if self.monitor.startswith("val_") else ""
+            raise KeyError(
+                f"{self.owner}: monitored key {self.monitor!r} is not in the epoch logs{hint}; "
+                f"available keys: {sorted(logs)}"
+            )
+        return float(logs[self.monitor])
+
+    def improves(self, value: float) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def reaches(self, value: float, target: float) -> bool:
+        return value <= target if self.mode == "min" else value >= target
+
+
+class EarlyStopping(Callback):
+    """Stop training when the monitored value stops improving, or once it reaches a target.
+
+    Parameters
+    ----------
+    monitor : str
+        A key of the epoch logs: ``"val_loss"``, ``"loss"``, ``"accuracy"``,
+        ``"val_sequence_accuracy"``, ...
+    mode : {"min", "max"}
+        Whether smaller or larger values are better.
+    patience : int
+        Training stops once ``patience`` epochs in a row (at least one) have not improved on the
+        best value, as in Keras.
+    target : float, optional
+        Stop as soon as the value reaches it (``<=`` in min mode, ``>=`` in max mode), e.g.
+        ``EarlyStopping("val_accuracy", mode="max", target=1.0)``: stop at 100% accuracy.
+    min_delta : float
+        Smallest change that counts as an improvement.
+    restore_best_weights : bool
+        At the end of training, put back the weights of the best epoch. (The snapshot is kept in
+        memory, not in resume checkpoints: after a resume it covers the epochs run since.)
+
+    Attributes
+    ----------
+    best : float
+        Best value so far.
+    best_epoch : int or None
+        The (0-based) epoch where it was reached.
+    wait : int
+        Epochs since the last improvement.
+    stopped_epoch : int or None
+        The epoch at which this callback stopped training, None if it did not.
+
+    Raises
+    ------
+    KeyError
+        At the end of an epoch whose logs do not contain ``monitor``.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        mode: str = "min",
+        patience: int = 5,
+        target: float | None = None,
+        min_delta: float = 0.0,
+        restore_best_weights: bool = False,
+    ) -> None:
+        self._monitor = _Monitor("EarlyStopping", monitor, mode, min_delta)
+        if (
+            not isinstance(patience, (int, np.integer))
+            or isinstance(patience, bool)
+            or patience < 0
+        ):
+            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+        if target is not None and not (isinstance(target, (int, float)) and math.isfinite(target)):
+            raise ValueError(
+                f"EarlyStopping: target must be a finite number or None, got {target!r}"
+            )
+        self.monitor = monitor
+        self.mode = mode
+        self.patience = int(patience)
+        self.target = None if target is None else float(target)
+        self.restore_best_weights = bool(restore_best_weights)
+        self._reset()
+
+    def _reset(self) -> None:
+        self._monitor.best = math.inf if self.mode == "min" else -math.inf
+        self.best_epoch: int | None = None
+        self.wait = 0
+        self.stopped_epoch: int | None = None
+        self._best_weights: dict[str, np.ndarray] | None = None
+
+    @property
+    def best(self) -> float:
+        return self._monitor.best
+
+    def on_train_begin(self, logs: Logs) -> None:
+        self._reset()
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        trainer = self.trainer
+        value = self._monitor.value(logs)
+        if self._monitor.improves(value):
+            self._monitor.best = value
+            self.best_epoch = epoch
+            self.wait = 0
+            if self.restore_best_weights:
+                self._best_weights = trainer.model.state_dict()
+        else:
+            self.wait += 1
+        reached = self.target is not None and self._monitor.reaches(value, self.target)
+        if reached or self.wait >= max(self.patience, 1):
+            self.stopped_epoch = epoch
+            trainer.stop_training = True
+
+    def on_train_end(self, logs: Logs) -> None:
+        if self.restore_best_weights and self._best_weights is not None:
+            self.trainer.model.load_state_dict(self._best_weights)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._monitor.best = float(state["best"])
+        self.best_epoch = None if state["best_epoch"] is None else int(state["best_epoch"])
+        self.wait = int(state["wait"])
+
+
+class ModelCheckpoint(Callback):
+    """Save a resumable checkpoint (:meth:`Trainer.save_checkpoint`) at the end of epochs.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file. It may contain ``str.format`` fields: ``{epoch}`` (1-based) and any key of the
+        epoch logs, e.g. ``"ckpt-{epoch:03d}-{val_loss:.3f}.npz"``.
+    monitor : str
+        The logged value that decides which epoch is best.
+    mode : {"min", "max"}
+        Whether smaller or larger values are better.
+    save_best_only : bool
+        Save only when ``monitor`` improves on the best so far; otherwise after every epoch.
+    meta : dict, optional
+        JSON-serialisable values stored in every checkpoint (e.g. how to rebuild the model).
+
+    Notes
+    -----
+    The file is written after every callback's ``on_epoch_end`` of the epoch has run (so that it
+    holds, say, this epoch's learning-rate-scheduler step), whatever this callback's position.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        monitor: str = "val_loss",
+        mode: str = "min",
+        save_best_only: bool = True,
+        meta: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._monitor = _Monitor("ModelCheckpoint", monitor, mode)
+        self.meta = dict(meta or {})
+        self.path = os.fspath(path)
+        self.monitor = monitor
+        self.mode = mode
+        self.save_best_only = bool(save_best_only)
+
+    @property
+    def best(self) -> float:
+        return self._monitor.best
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        trainer = self.trainer
+        if self.save_best_only:
+            value = self._monitor.value(logs)
+            if not self._monitor.improves(value):
+                return
+            self._monitor.best = value
+        trainer.save_checkpoint(self.path.format_map({**logs, "epoch": epoch + 1}), **self.meta)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self._monitor.best = float(state["best"])
+
+
+class LearningRateScheduler(Callback):
+    """Step a learning-rate scheduler at the end of every epoch.
+
+    Parameters
+    ----------
+    scheduler : object
+        With ``step()`` (``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``) or ``step(metric)``
+        (``ReduceLROnPlateau``), and ideally ``state_dict``/``load_state_dict`` (saved for an exact
+        resume).
+    monitor : str, optional
+        The logged value passed to ``step(metric)``; required by schedulers whose ``step`` takes
+        a metric, e.g. ``LearningRateScheduler(ReduceLROnPlateau(opt), monitor="val_loss")``.
+
+    The learning rate each epoch used is in the history under ``"lr"``.
+    """
+
+    def __init__(self, scheduler: Any, monitor: str | None = None) -> None:
+        step = getattr(scheduler, "step", None)
+        if not callable(step):
+            raise TypeError(
+                f"LearningRateScheduler: scheduler must have a step() method, got "
+                f"{type(scheduler).__name__}"
+            )
+        needs_metric = any(
+            parameter.default is inspect.Parameter.empty
+            and parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+            for parameter in inspect.signature(step).parameters.values()
+        )
+        if needs_metric and monitor is None:
+            raise ValueError(
+                f"LearningRateScheduler: {type(scheduler).__name__}.step needs a metric; pass "
+                "monitor='val_loss' (or another logged key)"
+            )
+        self.scheduler = scheduler
+        self.monitor = monitor
+        self._value = None if monitor is None else _Monitor("LearningRateScheduler", monitor, "min")
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        if self._value is None:
+            self.scheduler.step()
+        else:
+            self.scheduler.step(self._value.value(logs))
+
+    def state_dict(self) -> dict[str, Any]:
+        saver = getattr(self.scheduler, "state_dict", None)
+        return {"scheduler": dict(saver())} if callable(saver) else {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if "scheduler" in state:
+            self.scheduler.load_state_dict(
+                {key: np.asarray(value) for key, value in state["scheduler"].items()}
+            )

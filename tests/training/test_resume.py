@@ -1,0 +1,187 @@
+"""Exact resume: a run continued from a checkpoint ends where the uninterrupted run ends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from minitorch_rnn import serialization
+from minitorch_rnn.layers import Dense, Dropout, Tanh
+from minitorch_rnn.losses import CrossEntropyLoss
+from minitorch_rnn.module import Sequential
+from minitorch_rnn.optim import Adam, ReduceLROnPlateau, StepLR
+from minitorch_rnn.training import (
+    Callback,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    Trainer,
+)
+
+_RNG = np.random.default_rng(0)
+X = _RNG.normal(size=(40, 4)).astype(np.float32)
+Y = np.argmax(X[:, :3] + 0.5 * _RNG.normal(size=(40, 3)), axis=1)
+X_VAL, Y_VAL = X[:10], Y[:10]
+
+
+class _Epochs(Callback):
+    def __init__(self) -> None:
+        self.run: list[int] = []
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+        self.run.append(epoch)
+
+
+def _setup(seed: int, extra: tuple[Callback, ...] = ()) -> tuple[Trainer, _Epochs]:
+    """Fresh model, optimiser, scheduler and trainer; ``seed`` changes every random state."""
+    model = Sequential(
+        Dense(4, 16, seed=seed), Tanh(), Dropout(0.3, seed=seed + 1), Dense(16, 3, seed=seed + 2)
+    )
+    optimizer = Adam(model.parameters(), lr=0.02)
+    epochs = _Epochs()
+    callbacks = [
+        LearningRateScheduler(StepLR(optimizer, step_size=1, gamma=0.7)),
+        EarlyStopping(monitor="val_loss", patience=50),
+        epochs,
+        *extra,
+    ]
+    trainer = Trainer(model, CrossEntropyLoss(), optimizer, callbacks=callbacks, seed=seed + 3)
+    return trainer, epochs
+
+
+def _fit(trainer: Trainer, epochs: int, **kwargs: Any) -> dict[str, list[float]]:
+    return trainer.fit(
+        X,
+        Y,
+        epochs=epochs,
+        batch_size=8,
+        shuffle=True,
+        validation_data=(X_VAL, Y_VAL),
+        progress=False,
+        **kwargs,
+    )
+
+
+def _assert_same_parameters(a: Trainer, b: Trainer) -> None:
+    for (name, p), (_, q) in zip(
+        a.model.named_parameters(), b.model.named_parameters(), strict=True
+    ):
+        assert np.array_equal(p.data, q.data), name
+
+
+def test_resume_with_shuffling_dropout_adam_and_a_scheduler_equals_an_uninterrupted_run(
+    tmp_path: Path,
+) -> None:
+    reference, _ = _setup(seed=0)
+    expected_history = _fit(reference, epochs=3)
+
+    first, _ = _setup(seed=0)
+    _fit(first, epochs=2)
+    path = tmp_path / "after2.npz"
+    first.save_checkpoint(path)
+
+    resumed, epochs = _setup(seed=100)  # every random state different until restored
+    history = _fit(resumed, epochs=3, resume_from=path)
+    assert epochs.run == [2]
+    _assert_same_parameters(resumed, reference)
+    assert history == expected_history
+    assert resumed.optimizer.step_count == reference.optimizer.step_count
+    assert resumed.optimizer.lr == reference.optimizer.lr
+    assert resumed.completed_epochs == 3
+
+
+def test_resume_from_a_model_checkpoint_file_written_during_fit(tmp_path: Path) -> None:
+    reference, _ = _setup(seed=0)
+    _fit(reference, epochs=4)
+
+    pattern = str(tmp_path / "epoch{epoch}.npz")
+    first, _ = _setup(seed=0, extra=(ModelCheckpoint(pattern, save_best_only=False),))
+    _fit(first, epochs=4)
+
+    resumed, epochs = _setup(seed=7)
+    _fit(resumed, epochs=4, resume_from=tmp_path / "epoch2.npz")
+    assert epochs.run == [2, 3]
+    _assert_same_parameters(resumed, reference)
+
+
+def test_resume_restores_callback_progress(tmp_path: Path) -> None:
+    first, _ = _setup(seed=0)
+    _fit(first, epochs=2)
+    path = tmp_path / "ckpt.npz"
+    first.save_checkpoint(path)
+    stopper = first.callbacks[1]
+    assert isinstance(stopper, EarlyStopping)
+
+    resumed, _ = _setup(seed=0)
+    _fit(resumed, epochs=2, resume_from=path)  # nothing left to run
+    restored = resumed.callbacks[1]
+    assert isinstance(restored, EarlyStopping)
+    assert (restored.best, restored.best_epoch, restored.wait) == (
+        stopper.best,
+        stopper.best_epoch,
+        stopper.wait,
+    )
+
+
+def test_checkpoint_meta_is_plain_json(tmp_path: Path) -> None:
+    trainer, _ = _setup(seed=0)
+    _fit(trainer, epochs=1)
+    path = tmp_path / "ckpt.npz"
+    trainer.save_checkpoint(path)
+    state = serialization.read_meta(path)["trainer"]
+    assert state["completed_epochs"] == 1
+    assert set(state["history"]) >= {"loss", "val_loss", "accuracy", "lr"}
+    assert list(state["module_rngs"]) == ["2.rng"]
+    assert state["rng"]["bit_generator"] == "PCG64"
+
+
+def test_resume_from_an_incompatible_checkpoint_changes_nothing(tmp_path: Path) -> None:
+    other = Sequential(Dense(4, 3, seed=0))
+    path = tmp_path / "other.npz"
+    Trainer(other, CrossEntropyLoss(), Adam(other.parameters())).save_checkpoint(path)
+
+    trainer, epochs = _setup(seed=0)
+    before = trainer.model.state_dict()
+    rng_before = trainer.rng.bit_generator.state
+    with pytest.raises(ValueError, match="random generators"):
+        _fit(trainer, epochs=2, resume_from=path)
+    assert epochs.run == []
+    assert trainer.rng.bit_generator.state == rng_before
+    for name, value in trainer.model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_resume_from_a_plain_save_without_trainer_state_is_refused(tmp_path: Path) -> None:
+    trainer, _ = _setup(seed=0)
+    path = tmp_path / "plain.npz"
+    serialization.save(path, trainer.model, trainer.optimizer)
+    with pytest.raises(ValueError, match="holds no trainer state"):
+        _fit(trainer, epochs=2, resume_from=path)
+
+
+def test_a_resume_whose_callback_state_does_not_fit_is_undone_completely(tmp_path: Path) -> None:
+    first, _ = _setup(seed=0)
+    _fit(first, epochs=2)
+    path = tmp_path / "ckpt.npz"
+    first.save_checkpoint(path)
+
+    trainer, epochs = _setup(seed=5)
+    # Same callback class, different scheduler: its saved StepLR state cannot load.
+    optimizer = trainer.optimizer
+    trainer.callbacks[0] = LearningRateScheduler(ReduceLROnPlateau(optimizer), monitor="val_loss")
+    trainer.callbacks[0].trainer = trainer
+    before = trainer.model.state_dict()
+    optimizer_before = optimizer.state_dict()
+    rng_before = trainer.rng.bit_generator.state
+    with pytest.raises(ValueError, match="ReduceLROnPlateau"):
+        _fit(trainer, epochs=3, resume_from=path)
+    assert epochs.run == []
+    assert trainer.completed_epochs == 0 and trainer.history == {}
+    assert trainer.rng.bit_generator.state == rng_before
+    for name, value in trainer.model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+    for key, value in optimizer.state_dict().items():
+        np.testing.assert_array_equal(value, optimizer_before[key])
