@@ -84,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         Adam(model.parameters(), lr=args.lr),
         metrics=("accuracy", "sequence_accuracy"),
         callbacks=[
-            EarlyStopping(monitor="val_sequence_accuracy", mode="max", patience=args.epochs, target=1.0)
+            EarlyStopping(
+                monitor="val_sequence_accuracy", mode="max", patience=args.epochs, target=1.0
+            )
         ],
         seed=args.seed,
     )

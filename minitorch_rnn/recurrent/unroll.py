@@ -81,7 +81,9 @@ class Unroll(Module):
         if not isinstance(cell, RecurrentCell):
             raise TypeError(f"Unroll: cell must be a RecurrentCell, got {type(cell).__name__}")
         if bptt_truncate is not None and (
-            not isinstance(bptt_truncate, (int, np.integer)) or bptt_truncate < 0
+            not isinstance(bptt_truncate, (int, np.integer))
+            or isinstance(bptt_truncate, bool)
+            or bptt_truncate < 0
         ):
             raise ValueError(
                 f"Unroll: bptt_truncate must be a non-negative int or None, got {bptt_truncate!r}"
@@ -226,18 +228,31 @@ class Unroll(Module):
         grad_x : (B, T, input_size). Parameter gradients are accumulated into the cell's
         parameters; :attr:`grad_initial_state` is set.
         """
+        return self._run_backward(*self._prepare_backward(grad_output, grad_state))
+
+    def _prepare_backward(
+        self, grad_output: Any, grad_state: Any
+    ) -> tuple[_Trace, np.ndarray, State]:
+        """Validate what ``backward`` takes, before any state changes."""
         trace = self._trace
         if trace is None:
             raise RuntimeError(
                 f"{self.name}: backward called before forward (or after a forward in eval mode, "
                 "which keeps nothing, or twice for one forward)"
             )
+        steps, batch = trace.x.shape[:2]
+        hidden = self.cell.hidden_size
+        expected = (batch, steps, hidden) if self.return_sequences else (batch, hidden)
+        grad_out = grad_input(grad_output, self.name, expected, self.cell.dtype)
+        grad_final = self.cell.check_state(grad_state, batch, f"{self.name}.backward")
+        return trace, grad_out, grad_final
+
+    def _run_backward(self, trace: _Trace, grad_out: np.ndarray, grad_final: State) -> np.ndarray:
+        """The backward pass proper, on validated arguments."""
         cell = self.cell
         steps, batch = trace.x.shape[:2]
         hidden = cell.hidden_size
-        expected = (batch, steps, hidden) if self.return_sequences else (batch, hidden)
-        grad_out = grad_input(grad_output, self.name, expected, cell.dtype)
-        carried = list(cell.check_state(grad_state, batch, f"{self.name}.backward"))
+        carried = list(grad_final)
         self._trace = None
 
         if self.return_sequences:
@@ -315,16 +330,21 @@ class Unroll(Module):
         """Per-output truncation: each output's gradient walks back at most ``k`` steps."""
         assert self.bptt_truncate is not None
         steps = grad_preact.shape[0]
+        # the final state's gradient enters at each sample's own last valid step
+        last_step = trace.valid.sum(axis=0) - 1 if trace.valid is not None else None
         grad_initial = tuple(np.zeros_like(g) for g in grad_final)
         scratch = np.empty_like(grad_preact[0])
         for t_out in reversed(range(steps)):
-            if t_out == steps - 1:
-                carried = grad_final
+            if last_step is None:
+                ends_here = t_out == steps - 1
+                carried = grad_final if ends_here else tuple(np.zeros_like(g) for g in grad_final)
             else:
-                carried = tuple(np.zeros_like(g) for g in grad_final)
+                at_end = (last_step == t_out)[:, None]
+                ends_here = bool(at_end.any())
+                carried = tuple(np.where(at_end, g, 0) for g in grad_final)
             if grad_out_time is not None:
-                carried = (carried[0] + grad_out_time[t_out],) + carried[1:]
-            elif t_out < steps - 1:
+                carried = (carried[0] + grad_out_time[t_out], *carried[1:])
+            elif not ends_here:
                 continue
             last = max(t_out - self.bptt_truncate, 0)
             for t in range(t_out, last - 1, -1):
@@ -426,7 +446,10 @@ class Bidirectional(Module):
         if forward_unroll.cell.input_size != backward_unroll.cell.input_size:
             raise ValueError("Bidirectional: both cells must have the same input_size")
         if merge == "sum" and forward_unroll.hidden_size != backward_unroll.hidden_size:
-            raise ValueError("Bidirectional: merge='sum' needs equal hidden sizes")
+            raise ValueError(
+                "Bidirectional: merge='sum' needs equal hidden sizes, got "
+                f"{forward_unroll.hidden_size} and {backward_unroll.hidden_size}"
+            )
         self.forward_unroll = forward_unroll
         self.backward_unroll = backward_unroll
         self.merge = merge
@@ -477,9 +500,18 @@ class Bidirectional(Module):
         else:
             split = self.forward_unroll.hidden_size
             grad_forward, grad_backward = grad_output[..., :split], grad_output[..., split:]
-        grad_state_forward, grad_state_backward = (None, None) if grad_state is None else grad_state
-        grad_x = self.forward_unroll.backward(grad_forward, grad_state_forward)
-        return grad_x + self.backward_unroll.backward(grad_backward, grad_state_backward)
+        if grad_state is None:
+            grad_state = (None, None)
+        elif not isinstance(grad_state, (tuple, list)) or len(grad_state) != 2:
+            raise TypeError(
+                "Bidirectional: grad_state must be a pair (forward_grad_state, backward_grad_state) "
+                f"or None, got {type(grad_state).__name__}"
+            )
+        forward_args = self.forward_unroll._prepare_backward(grad_forward, grad_state[0])
+        backward_args = self.backward_unroll._prepare_backward(grad_backward, grad_state[1])
+        self._output_shape = None
+        grad_x = self.forward_unroll._run_backward(*forward_args)
+        return grad_x + self.backward_unroll._run_backward(*backward_args)
 
     def extra_repr(self) -> str:
         return f"merge={self.merge!r}"
