@@ -32,6 +32,8 @@ def _stepping(model: Module) -> Iterator[None]:
             "sample: a model that reads sequences backwards cannot generate left to right"
         )
     saved = [(u.stateful, u.state) for u in unrolls]
+    # containers that publish their layers' final states (the stacks' h_n) keep theirs too
+    published = [(m, m.state) for m in model.modules() if "state" in vars(m) and m not in unrolls]
     was_training = model.training
     model.eval()
     for unroll in unrolls:
@@ -41,6 +43,8 @@ def _stepping(model: Module) -> Iterator[None]:
     finally:
         for unroll, (stateful, state) in zip(unrolls, saved, strict=True):
             unroll.stateful, unroll.state = stateful, state
+        for module, state in published:
+            module.state = state
         model.train(was_training)
 
 

@@ -133,8 +133,10 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--holdout must be in (0, 0.5), got {args.holdout}")
     try:
         names = load_dino_names(args.data)
-    except (FileNotFoundError, IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
+    except (OSError, UnicodeDecodeError, ValueError) as error:
         raise CLIError(f"cannot read names from {args.data!r}: {error}") from None
+    if len(names) < 2:
+        raise CLIError(f"need at least 2 names to train and hold out, got {len(names)}")
     vocabulary = CharVocabulary.from_texts(names)
     train_names, held_names = split_names(names, args.holdout, seed=args.seed)
     x, y, lengths = encode_names(train_names, vocabulary)

@@ -44,15 +44,18 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(
             f"{args.checkpoint} is not a dinos/charlm checkpoint (missing {missing or ['app']})"
         )
-    vocabulary = CharVocabulary(tuple(meta["vocabulary"]))
-    model = build_char_model(
-        len(vocabulary.chars),
-        meta["embedding_dim"],
-        meta["cell"],
-        meta["hidden"],
-        meta["layers"],
-        meta["dropout"],
-    )
+    try:
+        vocabulary = CharVocabulary(tuple(meta["vocabulary"]))
+        model = build_char_model(
+            len(vocabulary.chars),
+            meta["embedding_dim"],
+            meta["cell"],
+            meta["hidden"],
+            meta["layers"],
+            meta["dropout"],
+        )
+    except (TypeError, ValueError) as error:
+        raise CLIError(f"{args.checkpoint} has malformed architecture metadata: {error}") from None
     try:
         load(args.checkpoint, model)
     except (KeyError, ValueError) as error:

@@ -13,6 +13,7 @@ Both are scored on the held-out sentences, overall and on the negated ones.
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any
 
 import numpy as np
@@ -84,7 +85,13 @@ def train_and_score(
         progress=not args.no_progress,
     )
     right = (trainer.predict(test.x, lengths=test.lengths) > 0) == (test.y > 0.5)
-    return dict(history), float(right.mean()), float(right[test.negated].mean())
+    negated = float(right[test.negated].mean()) if test.negated.any() else math.nan
+    return dict(history), float(right.mean()), negated
+
+
+def _percent(value: float) -> str:
+    """A share as a percentage, or n/a when there was nothing to count."""
+    return "n/a" if math.isnan(value) else f"{value:.2%}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,8 +109,8 @@ def run(args: argparse.Namespace) -> int:
         "bag-of-words", bag_of_words_model(len(vocabulary), args), train, test, args
     )
     print(f"{'model':14} {'held-out accuracy':>18} {'on negations':>13}")
-    print(f"{args.cell.upper():14} {rnn_all:18.2%} {rnn_negated:13.2%}")
-    print(f"{'bag of words':14} {bow_all:18.2%} {bow_negated:13.2%}")
+    print(f"{args.cell.upper():14} {rnn_all:18.2%} {_percent(rnn_negated):>13}")
+    print(f"{'bag of words':14} {bow_all:18.2%} {_percent(bow_negated):>13}")
     if args.save:
         save(
             args.save,

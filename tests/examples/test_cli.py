@@ -1,0 +1,152 @@
+"""The ``minitorch-rnn`` command itself: help, version, usage errors and the shared output options."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import minitorch_rnn as mt
+
+TRAINING_APPS = ("dinos", "subtract", "sentiment", "charlm")
+SUBCOMMANDS = ("dinos", "sample", "subtract", "sentiment", "charlm")
+
+# Settings that make each training application finish in about a second.
+TINY = {
+    "dinos": ["--epochs", "1", "--hidden", "8", "--embedding-dim", "4", "--samples", "0"],
+    "subtract": ["--bits", "2", "--epochs", "3"],
+    "sentiment": ["--train-size", "60", "--test-size", "20", "--epochs", "1", "--hidden", "8"],
+    "charlm": ["--hidden", "8", "--embedding-dim", "4", "--epochs", "1", "--seq-len", "20"],
+}
+
+
+def tiny_arguments(app: str, text_file: Path) -> list[str]:
+    extra = ["--data", str(text_file), "--batch-size", "4"] if app == "charlm" else []
+    return [app, *TINY[app], *extra, "--no-progress"]
+
+
+def test_python_dash_m_runs_the_command_in_a_fresh_interpreter() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "minitorch_rnn", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("usage: minitorch-rnn")
+    for command in SUBCOMMANDS:
+        assert command in completed.stdout
+
+
+def test_version_prints_the_package_version(cli: Callable[..., Any]) -> None:
+    result = cli("--version")
+    assert result.code == 0
+    assert result.out.strip() == f"minitorch-rnn {mt.__version__}"
+
+
+def test_missing_subcommand_is_a_one_line_usage_error(cli: Callable[..., Any]) -> None:
+    cli().assert_one_line_error("required", "--help")
+
+
+def test_unknown_option_is_a_one_line_usage_error(cli: Callable[..., Any]) -> None:
+    cli("subtract", "--no-such-option").assert_one_line_error("unrecognized arguments")
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many"])
+def test_non_positive_epochs_are_rejected_by_the_parser(
+    cli: Callable[..., Any], value: str
+) -> None:
+    cli("subtract", "--epochs", value).assert_one_line_error("--epochs", "positive integer")
+
+
+@pytest.mark.parametrize("app", TRAINING_APPS)
+def test_help_of_every_training_app_lists_the_common_options(
+    cli: Callable[..., Any], app: str
+) -> None:
+    result = cli(app, "--help")
+    assert result.code == 0
+    assert result.out.startswith(f"usage: minitorch-rnn {app}")
+    for option in ("--seed", "--cell", "--epochs", "--lr", "--save", "--history", "--plot"):
+        assert option in result.out, option
+    for cell in ("rnn", "gru", "lstm"):
+        assert cell in result.out
+
+
+def test_help_of_sample_lists_its_options(cli: Callable[..., Any]) -> None:
+    result = cli("sample", "--help")
+    assert result.code == 0
+    for option in ("CKPT", "--n", "--temperature", "--top-k", "--length", "--prime", "--seed"):
+        assert option in result.out, option
+
+
+@pytest.mark.parametrize("app", TRAINING_APPS)
+def test_history_file_with_another_suffix_is_refused_before_training(
+    cli: Callable[..., Any], app: str, text_file: Path, tmp_path: Path
+) -> None:
+    history = tmp_path / "foo.txt"
+    result = cli(*tiny_arguments(app, text_file), "--history", str(history))
+    result.assert_one_line_error(f"minitorch-rnn {app}: error", ".json or .csv", "foo.txt")
+    assert result.out == ""  # failed before any training output
+    assert not history.exists()
+
+
+@pytest.mark.parametrize(
+    "option, name", [("--history", "h.json"), ("--save", "m.npz"), ("--plot", "p.png")]
+)
+def test_output_into_a_missing_folder_is_refused_before_training(
+    cli: Callable[..., Any], tmp_path: Path, option: str, name: str
+) -> None:
+    target = tmp_path / "no" / "such" / "folder" / name
+    result = cli("subtract", "--bits", "2", "--no-progress", option, str(target))
+    result.assert_one_line_error("does not exist")
+    assert result.out == ""
+
+
+def test_plot_file_must_be_a_png(cli: Callable[..., Any], tmp_path: Path) -> None:
+    result = cli("subtract", "--bits", "2", "--no-progress", "--plot", str(tmp_path / "x.jpg"))
+    result.assert_one_line_error(".png")
+
+
+def test_plot_without_matplotlib_explains_how_to_install_it_and_still_succeeds(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    plot = tmp_path / "x.png"
+    result = cli("subtract", "--bits", "2", "--no-progress", "--plot", str(plot))
+    assert result.code == 0, result.err
+    assert "exact-match accuracy" in result.out
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "pip install" in result.err
+        assert "matplotlib" in result.err
+        assert not plot.exists()
+    else:
+        assert plot.read_bytes().startswith(b"\x89PNG")
+        assert f"plot written to {plot}" in result.out
+
+
+@pytest.mark.parametrize("suffix", [".json", ".csv"])
+def test_history_is_written_in_the_format_its_suffix_names(
+    cli: Callable[..., Any], tmp_path: Path, suffix: str
+) -> None:
+    history = tmp_path / f"history{suffix}"
+    result = cli(
+        "dinos", *TINY["dinos"], "--epochs", "3", "--no-progress", "--history", str(history)
+    )
+    assert result.code == 0, result.err
+    assert f"history written to {history}" in result.out
+    text = history.read_text(encoding="utf-8")
+    if suffix == ".json":
+        columns = json.loads(text)
+        assert {"loss", "val_loss"} <= set(columns)
+        assert all(len(values) == 3 for values in columns.values())
+    else:
+        lines = text.splitlines()
+        assert lines[0].split(",")[:2] == ["epoch", "loss"]
+        assert [line.split(",")[0] for line in lines[1:]] == ["1", "2", "3"]

@@ -1,0 +1,164 @@
+"""``minitorch-rnn sample CKPT``: generation from dinos and charlm checkpoints, and bad checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from minitorch_rnn.examples.char_model import build_char_model
+from minitorch_rnn.serialization import save
+
+SEPARATOR = "\n" + "-" * 40 + "\n"
+DINOS_SETTINGS = ["--n", "3", "--temperature", "0.8", "--top-k", "5"]
+
+
+def charlm_samples(output: str) -> list[str]:
+    """Split the output of ``sample`` on a charlm checkpoint into its samples."""
+    assert output.endswith("\n")
+    return output[:-1].split(SEPARATOR)
+
+
+def test_sample_from_dinos_with_the_same_seed_repeats_itself(
+    cli: Callable[..., Any], dinos_run: Any
+) -> None:
+    first = cli("sample", str(dinos_run.checkpoint), *DINOS_SETTINGS, "--seed", "1")
+    second = cli("sample", str(dinos_run.checkpoint), *DINOS_SETTINGS, "--seed", "1")
+    assert first.code == second.code == 0, first.err
+    assert first.out == second.out
+    names = first.out.splitlines()
+    assert len(names) == 3
+    for name in names:
+        assert 0 < len(name) <= 50
+        assert name == name.capitalize()
+        assert set(name.lower()) <= set("abcdefghijklmnopqrstuvwxyz")
+
+
+def test_sample_from_dinos_with_another_seed_gives_other_names(
+    cli: Callable[..., Any], dinos_run: Any
+) -> None:
+    outputs = {
+        cli("sample", str(dinos_run.checkpoint), *DINOS_SETTINGS, "--seed", str(seed)).out
+        for seed in (1, 2)
+    }
+    assert len(outputs) == 2
+
+
+def test_sample_with_top_k_one_is_greedy_whatever_the_seed(
+    cli: Callable[..., Any], dinos_run: Any
+) -> None:
+    outputs = {
+        cli("sample", str(dinos_run.checkpoint), "--n", "2", "--top-k", "1", "--seed", seed).out
+        for seed in ("1", "2")
+    }
+    (output,) = outputs
+    first, second = output.splitlines()
+    assert first == second
+
+
+def test_sample_from_dinos_respects_the_length_limit(
+    cli: Callable[..., Any], dinos_run: Any
+) -> None:
+    result = cli("sample", str(dinos_run.checkpoint), "--n", "5", "--length", "3", "--seed", "4")
+    assert result.code == 0, result.err
+    names = result.out.splitlines()
+    assert len(names) == 5
+    assert all(len(name) <= 3 for name in names)
+
+
+def test_charlm_checkpoint_samples_continue_the_prime(
+    cli: Callable[..., Any], charlm_run: Any
+) -> None:
+    arguments = ("sample", str(charlm_run.checkpoint), "--n", "3", "--length", "12")
+    result = cli(*arguments, "--prime", "the ", "--seed", "5")
+    assert result.code == 0, result.err
+    samples = charlm_samples(result.out)
+    assert len(samples) == 3
+    for text in samples:
+        assert text.startswith("the ")
+        assert len(text) == len("the ") + 12  # no stop token: exactly --length characters
+    assert cli(*arguments, "--prime", "the ", "--seed", "5").out == result.out
+
+
+def test_charlm_checkpoint_without_prime_starts_from_a_newline(
+    cli: Callable[..., Any], charlm_run: Any
+) -> None:
+    result = cli("sample", str(charlm_run.checkpoint), "--n", "1", "--length", "15")
+    assert result.code == 0, result.err
+    (text,) = charlm_samples(result.out)
+    assert text.startswith("\n") and len(text) == 16
+
+
+def test_charlm_prime_with_an_unknown_character_is_a_one_line_error(
+    cli: Callable[..., Any], charlm_run: Any
+) -> None:
+    result = cli("sample", str(charlm_run.checkpoint), "--prime", "the #")
+    result.assert_one_line_error("minitorch-rnn sample: error", "--prime", "'#'")
+
+
+def test_missing_checkpoint_is_a_one_line_error(cli: Callable[..., Any], tmp_path: Path) -> None:
+    cli("sample", str(tmp_path / "none.npz")).assert_one_line_error("none.npz")
+
+
+def test_random_bytes_are_a_one_line_error(cli: Callable[..., Any], tmp_path: Path) -> None:
+    path = tmp_path / "noise.npz"
+    path.write_bytes(np.random.default_rng(0).bytes(4096))
+    cli("sample", str(path)).assert_one_line_error("noise.npz", "not a minitorch_rnn checkpoint")
+
+
+@pytest.mark.parametrize("keep", [0.5, 0.98])
+def test_truncated_checkpoint_is_a_one_line_error(
+    cli: Callable[..., Any], dinos_run: Any, tmp_path: Path, keep: float
+) -> None:
+    data = dinos_run.checkpoint.read_bytes()
+    path = tmp_path / "truncated.npz"
+    path.write_bytes(data[: int(len(data) * keep)])
+    cli("sample", str(path)).assert_one_line_error("truncated.npz")
+
+
+def test_checkpoint_of_another_application_is_a_one_line_error(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    checkpoint = tmp_path / "subtract.npz"
+    trained = cli(
+        "subtract", "--bits", "2", "--epochs", "1", "--no-progress", "--save", str(checkpoint)
+    )
+    assert trained.code == 0, trained.err
+    result = cli("sample", str(checkpoint))
+    result.assert_one_line_error("not a dinos/charlm checkpoint")
+    assert result.out == ""
+
+
+def test_checkpoint_whose_weights_contradict_its_metadata_is_a_one_line_error(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "mismatch.npz"
+    model = build_char_model(27, 8, "rnn", hidden=12)
+    architecture = {"embedding_dim": 8, "cell": "rnn", "layers": 1, "dropout": 0.0}
+    vocabulary = "\n" + "abcdefghijklmnopqrstuvwxyz"
+    save(path, model, app="dinos", vocabulary=vocabulary, hidden=16, **architecture)
+    cli("sample", str(path)).assert_one_line_error("does not match")
+
+
+def test_checkpoint_naming_an_unknown_cell_is_a_one_line_error(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "unknown_cell.npz"
+    model = build_char_model(27, 8, "rnn", hidden=12)
+    vocabulary = "\n" + "abcdefghijklmnopqrstuvwxyz"
+    architecture = {"embedding_dim": 8, "hidden": 12, "layers": 1, "dropout": 0.0}
+    save(path, model, app="dinos", vocabulary=vocabulary, cell="transformer", **architecture)
+    cli("sample", str(path)).assert_one_line_error("transformer")
+
+
+@pytest.mark.parametrize(
+    "option, value",
+    [("--n", "0"), ("--temperature", "0"), ("--temperature", "-1"), ("--top-k", "0")],
+)
+def test_invalid_sampling_options_are_rejected_by_the_parser(
+    cli: Callable[..., Any], dinos_run: Any, option: str, value: str
+) -> None:
+    cli("sample", str(dinos_run.checkpoint), option, value).assert_one_line_error(option)

@@ -1,0 +1,177 @@
+"""The documentation cannot rot: its Python examples run, and its API reference covers every export.
+
+Executed examples
+    Every fenced block whose language is ``python`` in ``docs/**/*.md`` runs. The blocks of one page
+    run in order in one fresh namespace, so a later block may use the names of an earlier one, as a
+    reader following the page would. Each page runs in its own temporary working directory, so a
+    block that writes a checkpoint leaves nothing behind. Blocks must be fast (tiny sizes, few
+    epochs): the whole page should take seconds.
+
+Skipped examples
+    A block that cannot run here (it needs PyTorch, a long training run, a file the reader has) is
+    marked by the HTML comment ``<!-- skip -->`` on the line directly above its opening fence. The
+    comment is invisible on the rendered site. Any other text, or a blank line, between the comment
+    and the fence is an error, so a marker cannot silently drift away from its block.
+
+API coverage
+    Every name in ``minitorch_rnn.__all__`` must have a mkdocstrings directive
+    ``::: minitorch_rnn.<name>`` in ``docs/api/*.md``, and every directive there must name an object
+    that exists, so that a new export cannot be left out of the reference.
+
+The test needs only the package's runtime dependencies and pytest, not mkdocs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import minitorch_rnn as mt
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+SKIP_MARKER = "<!-- skip -->"
+
+_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\n`]*)$")
+_DIRECTIVE = re.compile(r"^:::\s+(?P<identifier>[\w.]+)\s*$", re.M)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One fenced ``python`` block of a page."""
+
+    page: Path
+    line: int  # 1-based line of the first code line
+    code: str
+    skipped: bool
+
+
+def _language(info: str) -> str:
+    """The language of a fence's info string: ``python`` in ``python title="x.py"`` or ``{.python}``."""
+    first = info.strip().split(maxsplit=1)[0] if info.strip() else ""
+    return first.strip("{}").lstrip(".").lower()
+
+
+def python_blocks(page: Path) -> list[Block]:
+    """Every fenced ``python`` block of ``page``, in order, dedented to its fence's indentation."""
+    lines = page.read_text(encoding="utf-8").split("\n")
+    blocks: list[Block] = []
+    index = 0
+    while index < len(lines):
+        opening = _FENCE.match(lines[index])
+        if opening is None:
+            index += 1
+            continue
+        indent, fence = opening["indent"], opening["fence"]
+        start = index + 1
+        end = start
+        while end < len(lines) and not (
+            lines[end].startswith(indent)
+            and lines[end][len(indent) :].startswith(fence)
+            and not lines[end][len(indent) + len(fence) :].strip()
+        ):
+            end += 1
+        if _language(opening["info"]) == "python":
+            code = "\n".join(line[len(indent) :] for line in lines[start:end])
+            skipped = index > 0 and lines[index - 1].strip() == SKIP_MARKER
+            blocks.append(Block(page, start + 1, code, skipped))
+        index = end + 1
+    return blocks
+
+
+def _pages() -> list[Path]:
+    return sorted(DOCS.rglob("*.md"))
+
+
+def _page_id(page: Path) -> str:
+    return page.relative_to(DOCS).as_posix()
+
+
+PAGES_WITH_CODE = [page for page in _pages() if any(not b.skipped for b in python_blocks(page))]
+
+
+def test_the_docs_have_executable_examples() -> None:
+    assert len(PAGES_WITH_CODE) >= 5, f"expected examples on many pages, found {PAGES_WITH_CODE}"
+
+
+@pytest.mark.parametrize("page", PAGES_WITH_CODE, ids=_page_id)
+def test_page_examples_run_in_order(
+    page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    namespace: dict[str, object] = {"__name__": f"docs_{page.stem.replace('-', '_')}"}
+    for block in python_blocks(page):
+        if block.skipped:
+            continue
+        # Leading newlines make tracebacks report the line number in the Markdown file.
+        source = "\n" * (block.line - 1) + block.code
+        code = compile(source, str(page.relative_to(ROOT)), "exec")
+        exec(code, namespace)
+
+
+def test_skip_markers_sit_directly_above_a_python_block() -> None:
+    misplaced = []
+    for page in _pages():
+        lines = page.read_text(encoding="utf-8").split("\n")
+        for number, line in enumerate(lines, start=1):
+            if line.strip() != SKIP_MARKER:
+                continue
+            following = lines[number] if number < len(lines) else ""
+            opening = _FENCE.match(following)
+            if opening is None or _language(opening["info"]) != "python":
+                misplaced.append(f"{_page_id(page)}:{number}")
+    assert not misplaced, f"{SKIP_MARKER} not directly above a ```python fence at {misplaced}"
+
+
+def test_the_custom_cell_tutorial_is_executed_and_gradchecked() -> None:
+    page = DOCS / "tutorials" / "custom-cell.md"
+    executed = [block.code for block in python_blocks(page) if not block.skipped]
+    assert any("RecurrentCell" in code for code in executed), "the cell definition must run"
+    assert any("mt.gradcheck(" in code for code in executed), "the gradient check must run"
+
+
+def _api_directives() -> list[str]:
+    pages = sorted((DOCS / "api").glob("*.md"))
+    assert pages, "docs/api/ has no pages"
+    return [m["identifier"] for page in pages for m in _DIRECTIVE.finditer(page.read_text("utf-8"))]
+
+
+def test_every_public_name_has_an_api_entry() -> None:
+    documented = set(_api_directives())
+    missing = [name for name in mt.__all__ if f"minitorch_rnn.{name}" not in documented]
+    assert not missing, f"add '::: minitorch_rnn.<name>' to a docs/api page for: {missing}"
+
+
+def _resolve(identifier: str) -> object:
+    """The object a dotted path names: the longest importable module, then attributes."""
+    parts = identifier.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            target: object = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attribute in parts[split:]:
+            target = getattr(target, attribute)
+        return target
+    raise ImportError(identifier)
+
+
+def test_every_api_directive_names_an_existing_object() -> None:
+    broken = []
+    for identifier in _api_directives():
+        try:
+            _resolve(identifier)
+        except (ImportError, AttributeError):
+            broken.append(identifier)
+    assert not broken, f"docs/api directives name objects that do not exist: {broken}"
+
+
+def test_every_page_is_in_the_site_navigation() -> None:
+    config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    in_nav = set(re.findall(r"^\s*-\s*(?:[^:\n]+:\s*)?(\S+\.md)\s*$", config, re.M))
+    absent = [_page_id(page) for page in _pages() if _page_id(page) not in in_nav]
+    assert not absent, f"pages missing from the nav of mkdocs.yml: {absent}"
