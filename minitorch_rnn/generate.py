@@ -33,7 +33,9 @@ def _stepping(model: Module) -> Iterator[None]:
         )
     saved = [(u.stateful, u.state) for u in unrolls]
     # containers that publish their layers' final states (the stacks' h_n) keep theirs too
-    published = [(m, m.state) for m in model.modules() if "state" in vars(m) and m not in unrolls]
+    published = [
+        (m, vars(m)["state"]) for m in model.modules() if "state" in vars(m) and m not in unrolls
+    ]
     was_training = model.training
     model.eval()
     for unroll in unrolls:
@@ -44,7 +46,7 @@ def _stepping(model: Module) -> Iterator[None]:
         for unroll, (stateful, state) in zip(unrolls, saved, strict=True):
             unroll.stateful, unroll.state = stateful, state
         for module, state in published:
-            module.state = state
+            vars(module)["state"] = state
         model.train(was_training)
 
 
