@@ -13,16 +13,24 @@ Skipped examples
     comment is invisible on the rendered site. Any other text, or a blank line, between the comment
     and the fence is an error, so a marker cannot silently drift away from its block.
 
+Command-line pages
+    The options table of each ``minitorch-rnn`` subcommand's tutorial lists exactly the options of
+    the command, with the defaults that ``minitorch_rnn.cli`` really uses.
+
 API coverage
     Every name in ``minitorch_rnn.__all__`` must have a mkdocstrings directive
     ``::: minitorch_rnn.<name>`` in ``docs/api/*.md``, and every directive there must name an object
     that exists, so that a new export cannot be left out of the reference.
+
+Navigation
+    Every page under ``docs/`` appears in the ``nav`` of ``mkdocs.yml``.
 
 The test needs only the package's runtime dependencies and pytest, not mkdocs.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import re
 from dataclasses import dataclass
@@ -31,6 +39,7 @@ from pathlib import Path
 import pytest
 
 import minitorch_rnn as mt
+from minitorch_rnn.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
@@ -175,3 +184,44 @@ def test_every_page_is_in_the_site_navigation() -> None:
     in_nav = set(re.findall(r"^\s*-\s*(?:[^:\n]+:\s*)?(\S+\.md)\s*$", config, re.M))
     absent = [_page_id(page) for page in _pages() if _page_id(page) not in in_nav]
     assert not absent, f"pages missing from the nav of mkdocs.yml: {absent}"
+
+
+COMMAND_PAGES = {
+    "dinos": "dinos.md",
+    "subtract": "subtract.md",
+    "sentiment": "sentiment.md",
+    "charlm": "charlm.md",
+}
+_OPTION_ROW = re.compile(r"^\|\s*`(?P<option>--[\w-]+)[^|]*\|\s*(?P<default>[^|]*?)\s*\|", re.M)
+
+
+def _command_defaults(command: str) -> dict[str, object]:
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {
+        action.option_strings[-1]: action.default
+        for action in subcommands.choices[command]._actions
+        if action.option_strings and action.dest != "help"
+    }
+
+
+@pytest.mark.parametrize("command", sorted(COMMAND_PAGES))
+def test_command_page_lists_the_real_options_and_defaults(command: str) -> None:
+    page = DOCS / "tutorials" / COMMAND_PAGES[command]
+    documented = {
+        m["option"]: m["default"].strip("`") for m in _OPTION_ROW.finditer(page.read_text("utf-8"))
+    }
+    actual = _command_defaults(command)
+    assert set(documented) == set(actual), (
+        f"{_page_id(page)}: options only in the docs {sorted(set(documented) - set(actual))}, "
+        f"only in the command {sorted(set(actual) - set(documented))}"
+    )
+    wrong = []
+    for option, default in actual.items():
+        if default is None or isinstance(default, bool):
+            continue  # documented in words ("—", "required", "all", ...)
+        text = documented[option]
+        same = float(text) == default if isinstance(default, (int, float)) else text == default
+        if not same:
+            wrong.append(f"{option}: docs say {text!r}, the command uses {default!r}")
+    assert not wrong, f"{_page_id(page)}: " + "; ".join(wrong)

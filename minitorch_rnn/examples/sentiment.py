@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--embedding-dim", type=positive_int, default=16, help="default 16")
+    parser.add_argument("--embedding-dim", type=positive_int, default=4, help="default 4")
     parser.add_argument("--train-size", type=positive_int, default=4000, help="default 4000")
     parser.add_argument("--test-size", type=positive_int, default=1000, help="default 1000")
     add_common_arguments(parser, cell="gru", hidden=32, epochs=15, lr=0.01, batch_size=32)
