@@ -29,7 +29,7 @@ from ..module import Module
 from ..optim import Adam
 from ..serialization import save
 from ..training import Trainer
-from ..training.callbacks import Callback
+from ..training.callbacks import Callback, EarlyStopping
 from .char_model import build_char_model
 from .common import (
     CLIError,
@@ -67,6 +67,12 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--temperature", type=positive_float, default=1.0, help="sampling temperature"
+    )
+    parser.add_argument(
+        "--patience",
+        type=positive_int,
+        default=5,
+        help="epochs without held-out gain before stopping",
     )
     add_common_arguments(parser, cell="rnn", hidden=128, epochs=30, lr=0.005, batch_size=32)
     parser.set_defaults(func=run)
@@ -155,7 +161,11 @@ def run(args: argparse.Namespace) -> int:
         Adam(model.parameters(), lr=args.lr),
         metrics=("bits_per_char",),
         clip_value=args.clip,
-        callbacks=[PrintSamples(vocabulary, args.samples, args.seed, args.temperature)],
+        callbacks=[
+            PrintSamples(vocabulary, args.samples, args.seed, args.temperature),
+            # 1,382 names are few for 128 units: keep the weights of the best held-out epoch
+            EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True),
+        ],
         seed=args.seed,
     )
     history = trainer.fit(
@@ -168,6 +178,8 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
 
+    best_epoch = int(np.argmin(history["val_loss"])) + 1
+    print(f"{len(history['loss'])} epochs; weights of the best held-out epoch ({best_epoch}) kept")
     rnn_nats = held_out_cross_entropy(model, x_held, y_held, lengths_held)
     bigram_nats = bigram_cross_entropy(train_names, held_names, vocabulary)
     print(

@@ -24,7 +24,9 @@ class Dropout(Module):
     seed : int or numpy.random.Generator, optional
         Random state of the masks; the same seed gives the same masks.
 
-    Shapes: any input shape; output has the same shape.
+    Shapes
+    ------
+    Any input shape; the output has the same shape.
     """
 
     def __init__(self, p: float = 0.5, *, seed: init.Seed = None) -> None:

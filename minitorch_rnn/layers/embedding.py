@@ -27,8 +27,10 @@ class Embedding(Module):
         Vocabulary size; valid ids are ``0 .. num_embeddings - 1``.
     embedding_dim : int
         Length of each vector.
-    seed, dtype
-        As for :class:`Dense`; weights start as standard normal (PyTorch's default).
+    seed : int or numpy.random.Generator, optional
+        Random state of the initialisation.
+    dtype : float32 or float64, optional
+        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
 
     Shapes
     ------

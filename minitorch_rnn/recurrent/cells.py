@@ -263,8 +263,10 @@ class RNNCell(RecurrentCell):
         exercise of a logistic hidden layer.
     bias : bool
         Whether to learn ``bias_ih`` and ``bias_hh``.
-    seed, dtype
-        Random state of the initialisation (PyTorch's ``uniform(±1/sqrt(hidden_size))``) and dtype.
+    seed : int or numpy.random.Generator, optional
+        Random state of the initialisation.
+    dtype : float32 or float64, optional
+        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
 
     Shapes
     ------
@@ -350,8 +352,10 @@ class LSTMCell(RecurrentCell):
     forget_bias : float
         Initial forget-gate bias: ``bias_ih[f] = forget_bias`` and ``bias_hh[f] = 0``, so the bias that
         acts equals it (1.0 is a common choice that lets gradients flow early in training).
-    seed, dtype
-        As for :class:`RNNCell`.
+    seed : int or numpy.random.Generator, optional
+        Random state of the initialisation.
+    dtype : float32 or float64, optional
+        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
 
     Shapes
     ------
@@ -452,8 +456,10 @@ class GRUCell(RecurrentCell):
     reset_after : bool
         Where the reset gate acts: on the recurrent product (True, PyTorch's form, whose weights
         load from ``torch.nn.GRUCell``) or on the state before it (False, the source documents').
-    seed, dtype
-        As for :class:`RNNCell`.
+    seed : int or numpy.random.Generator, optional
+        Random state of the initialisation.
+    dtype : float32 or float64, optional
+        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
 
     Shapes
     ------

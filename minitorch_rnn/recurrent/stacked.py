@@ -40,8 +40,10 @@ class RecurrentStack(Module):
     bias : bool
     stateful : bool
         Carry each layer's final state into the next call (see :class:`Unroll`).
-    seed, dtype
-        Random state of the initialisation and of the dropout masks; parameter dtype.
+    seed : int or numpy.random.Generator, optional
+        Random state of the initialisation and of the dropout masks.
+    dtype : float32 or float64, optional
+        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
 
     Attributes
     ----------

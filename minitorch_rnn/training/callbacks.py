@@ -326,6 +326,8 @@ class LearningRateScheduler(Callback):
         The logged value passed to ``step(metric)``; required by schedulers whose ``step`` takes
         a metric, e.g. ``LearningRateScheduler(ReduceLROnPlateau(opt), monitor="val_loss")``.
 
+    Notes
+    -----
     The learning rate each epoch used is in the history under ``"lr"``.
     """
 
