@@ -195,7 +195,11 @@ class Unroll(Module):
         outputs = states[0][1:]
         if valid is not None:
             outputs = outputs * valid[..., None]
-        return _to_batch_major(outputs, order, flip)
+        # a read-only view of the state buffer the backward pass keeps anyway: no (B, T, H) copy,
+        # and an in-place change by the caller, which would corrupt that pass, is refused
+        sequence = _to_batch_major(outputs, order, flip, contiguous=False)
+        sequence.flags.writeable = False
+        return sequence
 
     def _check_lengths(self, lengths: Any, batch: int, steps: int) -> np.ndarray | None:
         if lengths is None:
@@ -256,7 +260,7 @@ class Unroll(Module):
         self._trace = None
 
         if self.return_sequences:
-            grad_out_time = _to_time_major(grad_out, trace.order, trace.flip)
+            grad_out_time = _to_time_major(grad_out, trace.order, trace.flip, contiguous=False)
             if trace.valid is not None:
                 grad_out_time = grad_out_time * trace.valid[..., None]
         else:
@@ -382,23 +386,34 @@ def _processing_order(lengths: np.ndarray | None, steps: int) -> np.ndarray | No
     return np.where(positions < lengths[:, None], lengths[:, None] - 1 - positions, positions)
 
 
-def _to_time_major(array: np.ndarray, order: np.ndarray | None, flip: bool) -> np.ndarray:
-    """(B, T, F) batch-major in sequence order -> (T, B, F) time-major in processing order."""
+def _to_time_major(
+    array: np.ndarray, order: np.ndarray | None, flip: bool, contiguous: bool = True
+) -> np.ndarray:
+    """(B, T, F) batch-major in sequence order -> (T, B, F) time-major in processing order.
+
+    ``contiguous=False`` may return a strided view instead of a copy (for read-only use).
+    """
     if order is not None:
         array = np.take_along_axis(array, order[..., None], axis=1)
     elif flip:
         array = array[:, ::-1]
-    return np.ascontiguousarray(array.transpose(1, 0, 2))
+    array = array.transpose(1, 0, 2)
+    return np.ascontiguousarray(array) if contiguous else array
 
 
-def _to_batch_major(array: np.ndarray, order: np.ndarray | None, flip: bool) -> np.ndarray:
-    """(T, B, F) time-major in processing order -> (B, T, F) batch-major in sequence order."""
+def _to_batch_major(
+    array: np.ndarray, order: np.ndarray | None, flip: bool, contiguous: bool = True
+) -> np.ndarray:
+    """(T, B, F) time-major in processing order -> (B, T, F) batch-major in sequence order.
+
+    ``contiguous=False`` may return a strided view instead of a copy.
+    """
     array = array.transpose(1, 0, 2)
     if order is not None:
         return np.take_along_axis(array, order[..., None], axis=1)
     if flip:
         array = array[:, ::-1]
-    return np.ascontiguousarray(array)
+    return np.ascontiguousarray(array) if contiguous else array
 
 
 class Bidirectional(Module):
