@@ -549,9 +549,8 @@ class GRUCell(RecurrentCell):
         if self.reset_after:
             np.multiply(grad_n, recurrent_n, out=grad_r)
             sigmoid_derivative_(grad_preact[:, : 2 * H], gates[:, : 2 * H])
-            grad_recurrent = grad_preact.copy()
-            grad_recurrent[:, 2 * H :] *= r
-            grad_h_prev += grad_recurrent @ weight_hh
+            grad_h_prev += grad_preact[:, : 2 * H] @ weight_hh[: 2 * H]
+            grad_h_prev += (grad_n * r) @ weight_hh[2 * H :]
         else:
             grad_reset_h = grad_n @ weight_hh[2 * H :]
             np.multiply(grad_reset_h, h_prev, out=grad_r)
@@ -564,18 +563,21 @@ class GRUCell(RecurrentCell):
     def _accumulate_recurrent_grads(
         self, grad_preact: np.ndarray, h_prev: np.ndarray, cache: Cache
     ) -> None:
-        H = self.hidden_size
-        grad_weight_hh = self.weight_hh.grad
+        # r and z rows multiply h_prev; the candidate rows see r * (.) (reset_after, so their
+        # gradient is scaled by r) or multiply r * h_prev (Cho's form)
+        gates = slice(0, 2 * self.hidden_size)
+        candidate = slice(2 * self.hidden_size, None)
         if self.reset_after:
-            # the candidate's recurrent product sits inside r * (.), so its gradient is scaled by r
-            grad_recurrent = grad_preact.copy()
-            grad_recurrent[:, 2 * H :] *= cache["gates"][:, :H]
-            super()._accumulate_recurrent_grads(grad_recurrent, h_prev, cache)
-            return
-        grad_weight_hh[: 2 * H] += grad_preact[:, : 2 * H].T @ h_prev
-        grad_weight_hh[2 * H :] += grad_preact[:, 2 * H :].T @ cache["recurrent_n"]
+            grad_candidate = grad_preact[:, candidate] * cache["gates"][:, : self.hidden_size]
+            candidate_input = h_prev
+        else:
+            grad_candidate = grad_preact[:, candidate]
+            candidate_input = cache["recurrent_n"]
+        self.weight_hh.grad[gates] += grad_preact[:, gates].T @ h_prev
+        self.weight_hh.grad[candidate] += grad_candidate.T @ candidate_input
         if self.bias_hh is not None:
-            self.bias_hh.grad += grad_preact.sum(axis=0)
+            self.bias_hh.grad[gates] += grad_preact[:, gates].sum(axis=0)
+            self.bias_hh.grad[candidate] += grad_candidate.sum(axis=0)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", reset_after={self.reset_after}"
