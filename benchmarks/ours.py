@@ -1,0 +1,55 @@
+"""Our side of the comparison: ``Sequential(Unroll(cell), Dense)`` + cross-entropy + SGD."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import minitorch_rnn as mt
+
+from .configs import VOCAB, Shape
+from .workload import Batch, Workload
+
+__all__ = ["LEARNING_RATE", "build_model", "ours_workload"]
+
+# Small enough that hundreds of steps on one batch neither diverge nor drive weights to denormals.
+LEARNING_RATE = 1e-3
+
+
+def build_model(cell: str, shape: Shape, seed: int = 0) -> mt.Sequential:
+    """The benchmark model: one recurrent layer over the whole sequence, then a dense head.
+
+    The GRU uses ``reset_after=True``, PyTorch's form, so both frameworks do the same arithmetic.
+    """
+    cells = {
+        "rnn": lambda: mt.RNNCell(VOCAB, shape.hidden, seed=seed, dtype=shape.dtype),
+        "gru": lambda: mt.GRUCell(VOCAB, shape.hidden, seed=seed, dtype=shape.dtype),
+        "lstm": lambda: mt.LSTMCell(VOCAB, shape.hidden, seed=seed, dtype=shape.dtype),
+    }
+    if cell not in cells:
+        raise ValueError(f"build_model: cell must be one of {sorted(cells)}, got {cell!r}")
+    head = mt.Dense(shape.hidden, VOCAB, seed=seed + 1, dtype=shape.dtype)
+    return mt.Sequential(mt.Unroll(cells[cell]()), head)
+
+
+def ours_workload(model: mt.Sequential, batch: Batch) -> Workload:
+    """Training and inference steps of ``model`` on ``batch`` (the loss over every step)."""
+    criterion = mt.CrossEntropyLoss()
+    optimizer = mt.optim.SGD(model.parameters(), lr=LEARNING_RATE)
+    inputs, targets = batch.inputs, batch.targets
+
+    def train() -> float:
+        optimizer.zero_grad()
+        model.train()
+        loss = criterion.forward(model.forward(inputs), targets)
+        model.backward(criterion.backward())
+        optimizer.step()
+        return loss
+
+    def infer() -> np.ndarray:
+        model.eval()
+        return model.forward(inputs)
+
+    def loss() -> float:
+        return float(criterion.forward(infer(), targets))
+
+    return Workload(train=train, infer=infer, tokens=targets.size, loss=loss)

@@ -1,0 +1,244 @@
+"""The benchmark instrument: its quick run, its reference code and its arithmetic (no timings)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minitorch_rnn as mt
+
+if (
+    importlib.util.find_spec("benchmarks") is None
+):  # plain `pytest` does not put the root on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import seed_reference
+from benchmarks.configs import CELLS, VOCAB, Shape, parse_shape
+from benchmarks.flops import flops_per_token
+from benchmarks.memory import traced_peak_bytes
+from benchmarks.ours import build_model, ours_workload
+from benchmarks.run import main
+from benchmarks.scaling import loglog_exponent
+from benchmarks.seed_side import fresh_process_tokens_per_s
+from benchmarks.targets import evaluate_targets
+from benchmarks.timing import Contender, Timings, interleave
+from benchmarks.workload import make_batch
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+# -- the quick run -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def quick_results(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    path = tmp_path_factory.mktemp("bench") / "quick.json"
+    assert main(["--quick", "--no-torch", "--no-png", "--json", str(path)]) == 0
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def test_quick_run_writes_json_with_every_section(quick_results: dict) -> None:
+    for key in ("environment", "gemm", "throughput", "memory", "parity", "targets", "skipped"):
+        assert key in quick_results
+    assert quick_results["mode"] == "quick"
+    assert quick_results["environment"]["numpy"] == np.__version__
+
+
+def test_quick_run_measures_every_cell_shape_and_mode_with_positive_rates(
+    quick_results: dict,
+) -> None:
+    rows = quick_results["throughput"]
+    shapes = quick_results["plan"]["shapes"]
+    assert {(r["key"], r["cell"], r["mode"]) for r in rows} == {
+        (key, cell, mode) for key in shapes for cell in CELLS for mode in ("train", "infer")
+    }
+    for row in rows:
+        assert _positive(row["tokens_per_s"]["ours"])
+        assert _positive(row["tokens_per_s"]["seed"])
+        assert "torch" not in row["tokens_per_s"]  # --no-torch
+        for key in ("median", "min", "max"):
+            assert _positive(row["ratio_to"]["seed"][key])
+        assert row["ratio_to"]["seed"]["min"] <= row["ratio_to"]["seed"]["median"]
+        assert _positive(row["flops_per_token"]) and _positive(row["gflops"]["ours"])
+
+
+def test_quick_run_reports_gemm_rates_memory_and_skipped_targets(quick_results: dict) -> None:
+    assert all(_positive(entry["gflops"]) for entry in quick_results["gemm"])
+    assert {entry["dtype"] for entry in quick_results["gemm"]} == {"float32", "float64"}
+    assert quick_results["memory"] and all(
+        _positive(entry["ours"]["traced_mib"]) for entry in quick_results["memory"]
+    )
+    assert any("torch" in note for note in quick_results["skipped"])
+    # the targets concern the --full shapes, so a quick run can only skip them
+    assert {target["status"] for target in quick_results["targets"]} == {"SKIP"}
+
+
+def test_quick_run_prints_tables_and_target_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["--quick", "--no-torch", "--no-seed", "--no-png", "--only", "rnn"]
+    main([*argv, "--configs", "2/3/4", "--json", str(tmp_path / "r.json")])
+    out = capsys.readouterr().out
+    assert "Training (tokens/s" in out and "Inference (tokens/s" in out
+    assert "SKIP  training >= 1.0x PyTorch" in out
+    rows = json.loads((tmp_path / "r.json").read_text())["throughput"]
+    assert [(r["key"], r["cell"]) for r in rows] == [("2/3/4/float32", "rnn")] * 2
+
+
+def test_cli_rejects_an_unknown_cell_and_a_malformed_shape() -> None:
+    with pytest.raises(SystemExit) as unknown_cell:
+        main(["--quick", "--only", "transformer"])
+    with pytest.raises(SystemExit) as bad_shape:
+        main(["--quick", "--configs", "64x50x256"])
+    assert unknown_cell.value.code == 2 and bad_shape.value.code == 2
+
+
+def test_torch_side_computes_the_same_loss_as_ours_from_the_same_weights() -> None:
+    torch = pytest.importorskip("torch")
+    from benchmarks.torch_side import torch_workload
+
+    shape = Shape(3, 4, 5)
+    batch = make_batch(shape)
+    for cell in CELLS:
+        model = build_model(cell, shape)
+        ours = ours_workload(model, batch)
+        theirs = torch_workload(torch, cell, shape, batch, model)
+        assert theirs.loss() == pytest.approx(ours.loss(), rel=1e-5)
+
+
+# -- the seed-style reference --------------------------------------------------------------------
+
+
+def _document_gradients(kind: str, model: mt.Sequential) -> dict[str, np.ndarray]:
+    """Our gradients in the documents' layout: convert a copy whose weights are the gradients.
+
+    The documents have one bias where we have two whose sum acts, so the gradient of that bias
+    equals the gradient of either of ours: zero ``bias_hh`` before the conversion sums them.
+    """
+    for parameter in model.parameters():
+        parameter.data = parameter.grad.copy()
+    unroll = model[0]
+    assert isinstance(unroll, mt.Unroll) and unroll.cell.bias_hh is not None
+    unroll.cell.bias_hh.data[...] = 0
+    return seed_reference.parameters_from_model(kind, model)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "gru", "lstm"])
+def test_seed_reference_loss_and_gradients_equal_the_frameworks(kind: str) -> None:
+    hidden, steps = 5, 4
+    cells = {
+        "rnn": lambda: mt.RNNCell(VOCAB, hidden, seed=3, dtype="float64"),
+        "gru": lambda: mt.GRUCell(VOCAB, hidden, reset_after=False, seed=3, dtype="float64"),
+        "lstm": lambda: mt.LSTMCell(VOCAB, hidden, seed=3, dtype="float64"),
+    }
+    model = mt.Sequential(
+        mt.Unroll(cells[kind]()), mt.Dense(hidden, VOCAB, seed=4, dtype="float64")
+    )
+    ids = np.random.default_rng(5).integers(0, VOCAB, size=steps + 1)
+    inputs, targets = ids[:-1].tolist(), ids[1:].tolist()
+
+    parameters = seed_reference.parameters_from_model(kind, model)
+    loss, gradients = seed_reference.sequence_loss_and_gradients(kind, parameters, inputs, targets)
+
+    criterion = mt.CrossEntropyLoss(reduction="sum")  # the documents sum the loss over time
+    one_hot = np.eye(VOCAB)[ids[None, :-1]]
+    our_loss = criterion.forward(model.forward(one_hot), ids[None, 1:])
+    model.backward(criterion.backward())
+    expected = _document_gradients(kind, model)
+
+    assert loss == pytest.approx(our_loss, rel=1e-12)
+    assert set(gradients) == {"d" + name for name in expected}
+    for name, value in expected.items():
+        np.testing.assert_allclose(gradients["d" + name], value, rtol=1e-9, atol=1e-12)
+
+
+def test_seed_reference_is_also_timed_in_a_fresh_process() -> None:
+    rate = fresh_process_tokens_per_s("rnn", Shape(2, 3, 4), 2, "train", 0.0, 1)
+    assert _positive(rate)
+
+
+def test_seed_reference_training_step_moves_weights_against_the_gradient() -> None:
+    parameters = seed_reference.initialize_parameters("lstm", VOCAB, 4, VOCAB)
+    before = {name: value.copy() for name, value in parameters.items()}
+    _, gradients = seed_reference.sequence_loss_and_gradients("lstm", before, [1, 2, 3], [2, 3, 4])
+    seed_reference.train_on_sample("lstm", parameters, [1, 2, 3], [2, 3, 4], lr=0.5)
+    for name, value in parameters.items():
+        np.testing.assert_allclose(value, before[name] - 0.5 * gradients["d" + name])
+
+
+# -- arithmetic, fitting, timing bookkeeping, targets ---------------------------------------------
+
+
+def test_flops_per_token_matches_the_documented_lstm_figure() -> None:
+    # PERFORMANCE.md: LSTM training at hidden 256 costs about 2.07 MFLOP per token
+    assert flops_per_token("lstm", 65, 256, 65, training=True) == pytest.approx(2.07e6, rel=0.01)
+    assert flops_per_token("rnn", 65, 256, 65, training=False) == 2 * 321 * 256 + 2 * 256 * 65
+
+
+def test_loglog_exponent_recovers_a_power_law() -> None:
+    sizes = [64, 128, 256, 512]
+    assert loglog_exponent(sizes, [3e-9 * s**2 for s in sizes]) == pytest.approx(2.0)
+    assert loglog_exponent(sizes, [1e-3 * s for s in sizes]) == pytest.approx(1.0)
+
+
+def test_parse_shape_reads_both_spellings_and_rejects_nonsense() -> None:
+    assert parse_shape("64/50/256") == Shape(64, 50, 256, "float32")
+    assert parse_shape("64/50/256/float64").key == "64/50/256/float64"
+    for text in ("64/50", "64/50/0", "a/b/c", "1/2/3/float16"):
+        with pytest.raises(ValueError, match="configs"):
+            parse_shape(text)
+
+
+def test_interleave_alternates_the_order_of_contenders_between_rounds() -> None:
+    calls: list[str] = []
+
+    def recorder(name: str) -> Callable[[], None]:
+        return lambda: calls.append(name)
+
+    contenders = [Contender(name, recorder(name), 1) for name in "ab"]
+    timings = interleave(contenders, repeats=4, min_time=0.0)
+    # each contender: a warm-up and a sizing call; then per block one settle and one timed call
+    blocks = calls[4::2]
+    assert calls[4:] == [name for name in blocks for _ in range(2)]
+    assert blocks == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert all(len(seconds) == 4 for seconds in timings.seconds.values())
+
+
+def test_timings_ratios_are_per_round_throughput_ratios() -> None:
+    timings = Timings(
+        seconds={"ours": [1.0, 2.0], "torch": [2.0, 2.0]},
+        tokens={"ours": 10, "torch": 10},
+        calls={},
+    )
+    assert timings.ratios("ours", "torch") == [2.0, 1.0]
+    assert timings.tokens_per_second("ours") == pytest.approx(10 / 1.5)
+
+
+def test_targets_pass_miss_and_skip_on_synthetic_results() -> None:
+    def row(cell: str, median: float) -> dict:
+        ratio = {"median": median, "min": median, "max": median}
+        return {
+            "key": "64/50/256/float32",
+            "cell": cell,
+            "mode": "train",
+            "ratio_to": {"torch": ratio},
+        }
+
+    targets = evaluate_targets([row("rnn", 1.2), row("gru", 0.9)], memory=[])
+    status = {target["name"]: target["status"] for target in targets}
+    assert status["training >= 1.0x PyTorch, RNN at B64 T50 H256 f32"] == "PASS"
+    assert status["training >= 1.0x PyTorch, GRU at B64 T50 H256 f32"] == "MISS"
+    assert status["training >= 1.0x PyTorch, LSTM at B64 T50 H256 f32"] == "SKIP"
+
+
+def test_traced_peak_counts_an_array_allocated_during_the_call() -> None:
+    assert traced_peak_bytes(lambda: np.ones(1_000_000)) >= 8_000_000
