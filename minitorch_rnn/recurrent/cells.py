@@ -121,8 +121,7 @@ class RecurrentCell(Module):
         """
         xp = x @ self.weight_ih.data.T
         if self.bias_ih is not None and self.bias_hh is not None:
-            xp += self.bias_ih.data
-            xp += self.bias_hh.data
+            xp += self.bias_ih.data + self.bias_hh.data  # one pass over (N, gates), not two
         return xp
 
     def _accumulate_grads(
