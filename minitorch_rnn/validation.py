@@ -21,6 +21,25 @@ class NonFiniteInputError(ValueError):
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def is_int(value: Any) -> bool:
+    """True for a Python or numpy integer; ``bool`` is not an integer here."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_size(value: Any, owner: str, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` as an ``int`` if it is an integer ``>= minimum``; else raise.
+
+    Sizes (``in_features``, ``hidden_size``, ``num_layers``, ...) must be integers: ``3.7`` is not
+    silently truncated and ``True`` is not 1. A non-integer is a ``TypeError``, a too-small
+    integer a ``ValueError``; both name the owner and the argument.
+    """
+    if not is_int(value):
+        raise TypeError(f"{owner}: {name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def float_input(
     x: Any,
     layer: str,

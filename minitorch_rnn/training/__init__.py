@@ -10,6 +10,7 @@ from .callbacks import (
 )
 from .data import StreamLoader, batches, pad_sequences
 from .metrics import Metric
+from .strategy import LocalStrategy, Strategy
 from .trainer import NonFiniteError, Trainer
 
 __all__ = [
@@ -17,9 +18,11 @@ __all__ = [
     "EarlyStopping",
     "History",
     "LearningRateScheduler",
+    "LocalStrategy",
     "Metric",
     "ModelCheckpoint",
     "NonFiniteError",
+    "Strategy",
     "StreamLoader",
     "Trainer",
     "batches",

@@ -37,6 +37,7 @@ from ..validation import NonFiniteInputError
 from .callbacks import Callback, History
 from .data import Batch, batches, check_lengths, num_batches, time_mask, unpack_batch
 from .metrics import BatchOutcome, LossAverage, Metric, resolve_metrics
+from .strategy import LocalStrategy, NonFiniteLossError, Strategy
 
 __all__ = ["DEFAULT_METRICS", "NonFiniteError", "Trainer"]
 
@@ -74,6 +75,9 @@ class Trainer:
     seed : int or numpy.random.Generator
         Source of the shuffling: the same seed gives bitwise-identical training (with a model
         whose own randomness, e.g. Dropout's, is seeded too).
+    strategy : Strategy, optional
+        Where each step's gradients are computed (see :mod:`minitorch_rnn.training.strategy`):
+        ``None`` in this process; ``minitorch_rnn.distributed.RayStrategy`` over Ray workers.
 
     Attributes
     ----------
@@ -110,13 +114,17 @@ class Trainer:
         clip_norm: float | None = None,
         callbacks: Iterable[Callback] = (),
         seed: init.Seed = 0,
+        strategy: Strategy | None = None,
     ) -> None:
         if not isinstance(model, Module):
             raise TypeError(f"Trainer: model must be a Module, got {type(model).__name__}")
         for role, thing, methods in (
             ("loss", loss, ("forward", "backward")),
             ("optimizer", optimizer, ("step",)),
+            ("strategy", strategy, ("setup", "forward_backward", "teardown")),
         ):
+            if thing is None and role == "strategy":
+                continue
             missing = [name for name in methods if not callable(getattr(thing, name, None))]
             if missing:
                 raise TypeError(
@@ -148,6 +156,7 @@ class Trainer:
         self.clip_value = None if clip_value is None else float(clip_value)
         self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.callbacks = callback_list
+        self.strategy: Strategy = LocalStrategy() if strategy is None else strategy
         for callback in callback_list:
             callback.trainer = self
         self.history = History()
@@ -238,6 +247,7 @@ class Trainer:
             raise
         logs: dict[str, Any] = {}
         try:
+            self.strategy.setup(self)
             for epoch in range(self.completed_epochs, int(epochs)):
                 logs = self._run_epoch(
                     train, validation, epoch, int(epochs), batch_size, shuffle, display
@@ -247,6 +257,7 @@ class Trainer:
         finally:
             display.close()
             self.model.train()
+            self.strategy.teardown()
         self._call("on_train_end", dict(logs))
         return self.history
 
@@ -385,15 +396,13 @@ class Trainer:
         mask = self._mask(x, y, lengths, "Trainer.fit")
         self.model.zero_grad()
         try:
-            pred = self._forward(x, lengths)
-            _require_finite_prediction(pred, where)
-            value = self._loss_value(pred, y, mask)
-            if not math.isfinite(value):
-                raise NonFiniteError(
-                    f"Trainer: non-finite loss ({value}) at {where}; no optimiser step was taken, "
-                    "the weights are those of the last good step"
-                )
-            self.model.backward(self.loss.backward())
+            pred, value = self.strategy.forward_backward(self, x, y, lengths, mask)
+        except NonFiniteLossError as error:
+            self.model.zero_grad()
+            raise NonFiniteError(
+                f"Trainer: {error} at {where}; no optimiser step was taken, the weights are "
+                "those of the last good step"
+            ) from error
         except NonFiniteInputError as error:
             self.model.zero_grad()
             raise NonFiniteError(
