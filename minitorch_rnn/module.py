@@ -279,7 +279,7 @@ def accepts_lengths(module: Module) -> bool:
 _ACCEPTS_LENGTHS: dict[type, bool] = {}
 
 
-class _Snapshot:
+class StateSnapshot:
     """The attributes of every module below ``root``, to undo a forward pass that failed midway.
 
     Layers replace their caches by new objects, so shallow copies of their attribute dicts suffice;
@@ -348,7 +348,7 @@ class Sequential(Module):
         If a child rejects its input, the children before it are restored to their state before
         this call, so a rejected call changes nothing.
         """
-        snapshot = _Snapshot(self)
+        snapshot = StateSnapshot(self)
         try:
             for module in self._modules.values():
                 if lengths is not None and accepts_lengths(module):
