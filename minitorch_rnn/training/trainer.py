@@ -34,6 +34,7 @@ from numpy.typing import ArrayLike
 from .. import init
 from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 from ..module import Module
+from ..optim import NonFiniteStepError
 from ..optim.clip import clip_grad_norm, clip_grad_value
 from ..validation import NonFiniteInputError, is_int
 from . import checkpoint
@@ -420,7 +421,10 @@ class Trainer:
             clip_grad_value([p for _, p in parameters], self.clip_value)
         if self.clip_norm is not None:
             clip_grad_norm([p for _, p in parameters], self.clip_norm)
-        self.optimizer.step()
+        try:
+            self.optimizer.step()
+        except NonFiniteStepError as error:
+            raise self._stopped(f"{error} at {where}") from error
         return BatchOutcome(self.loss, pred, y, mask), value
 
     def _stopped(self, what: str) -> NonFiniteError:
