@@ -19,7 +19,7 @@ import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -33,7 +33,6 @@ else:
 
 __all__ = ["Declared", "HyperField", "coerce_scalar", "hyper", "leading"]
 
-T = TypeVar("T")
 _MISSING: Any = object()
 # The annotation of a hyper-parameter decides its kind (see coerce_scalar).
 _KINDS = {
@@ -163,29 +162,6 @@ class HyperField:
         instance.__dict__[self.name] = self.check(value, type(instance).__name__)
 
 
-@overload
-def hyper(
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    above: float | None = None,
-    below: float | None = None,
-    choices: tuple[str, ...] = (),
-    finite: bool = True,
-    init: bool = True,
-) -> Any: ...
-@overload
-def hyper(
-    *,
-    default: T,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    above: float | None = None,
-    below: float | None = None,
-    choices: tuple[str, ...] = (),
-    finite: bool = True,
-    init: bool = True,
-) -> T: ...
 def hyper(
     *,
     default: Any = _MISSING,
