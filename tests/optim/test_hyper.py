@@ -10,6 +10,7 @@ import pytest
 
 import minitorch_rnn as mt
 from minitorch_rnn import optim
+from minitorch_rnn.optim.hyper import hyper
 
 
 def _param(seed: int = 0) -> mt.Parameter:
@@ -84,3 +85,29 @@ def test_a_bad_combination_assigned_later_is_refused_by_step_before_anything_mov
     np.testing.assert_array_equal(
         optimizer.state[0]["momentum_buffer"], state["state.0.momentum_buffer"]
     )
+
+
+def test_a_user_optimizer_declares_its_hyper_parameters_the_same_way() -> None:
+    class SignSGD(optim.Optimizer):
+        lr: float = hyper(default=0.01, minimum=0.0)
+        scale: float = hyper(default=1.0, above=0.0)
+
+        def _update(self, data: Any, grad: Any, state: Any, hyper: Any, step: int) -> None:
+            data -= hyper["lr"] * hyper["scale"] * np.sign(grad)
+
+    parameter = _param()
+    before = parameter.data.copy()
+    optimizer = SignSGD([parameter], scale=2.0)
+    assert str(inspect.signature(SignSGD)) == "(params, lr=0.01, scale=1.0)"
+    optimizer.step()
+    np.testing.assert_allclose(parameter.data, before - 0.02 * np.sign(parameter.grad))
+    with pytest.raises(ValueError, match=r"SignSGD: scale must be > 0, got 0\.0"):
+        optimizer.scale = 0.0
+    assert set(optimizer.state_dict()) == {"lr", "scale", "step"}
+
+
+def test_a_hyper_parameter_of_an_unsupported_type_is_refused_when_the_class_is_made() -> None:
+    with pytest.raises(TypeError, match=r"Odd.shape: a hyper-parameter is annotated with one of"):
+
+        class Odd(optim.Optimizer):
+            shape: list[int] = hyper(default=[1])
