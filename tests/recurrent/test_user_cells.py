@@ -239,3 +239,27 @@ def test_a_stack_of_a_three_state_cell_takes_and_returns_three_state_tensors() -
     assert all(part.shape == (2, B, H) for part in stack.state)
     with pytest.raises(TypeError, match=r"RecurrentStack: state must be a tuple of 3 \(h, m, s\)"):
         stack.forward(rng.standard_normal((B, T, I)), state[:2])
+
+
+def test_three_state_cell_carries_its_state_when_stateful_and_truncation_beyond_t_is_full_bptt() -> (
+    None
+):
+    rng = np.random.default_rng(7)
+    x1, x2 = rng.standard_normal((2, B, T, I))
+    grad_out = rng.standard_normal((B, T, H))
+    truncated = mt.Unroll(make("three_state"), stateful=True, bptt_truncate=T)
+    truncated.forward(x1)
+    carried = truncated.state
+    assert isinstance(carried, tuple) and len(carried) == 3
+    out = truncated.forward(x2)  # starts from the carried state
+    truncated.backward(grad_out)
+
+    full = mt.Unroll(make("three_state"))
+    np.testing.assert_allclose(full.forward(x2, carried), out, rtol=1e-12)
+    full.backward(grad_out)
+    for a, b in zip(truncated.grad_initial_state, full.grad_initial_state, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+    for (name, p), (_, q) in zip(
+        truncated.named_parameters(), full.named_parameters(), strict=True
+    ):
+        np.testing.assert_allclose(p.grad, q.grad, rtol=1e-10, err_msg=name)
