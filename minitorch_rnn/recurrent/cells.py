@@ -153,7 +153,7 @@ class RecurrentCell(Module):
 
     def _check_protocol(self, name: str) -> None:
         gates, names = self.num_gates, self.state_names
-        if not isinstance(gates, int) or isinstance(gates, bool) or gates < 1:
+        if not is_int(gates) or gates < 1:
             raise TypeError(f"{name}: num_gates must be a positive int, got {gates!r}")
         if (
             not isinstance(names, tuple)
