@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from numpy.typing import DTypeLike
 from .dtype import as_float_dtype
 from .validation import check_keys, staged_arrays
 
-__all__ = ["Module", "Parameter", "Sequential"]
+__all__ = ["Module", "Parameter", "Sequential", "input_grad_needed"]
 
 
 class Parameter:
@@ -92,6 +93,12 @@ class Module:
     training: bool
     _parameters: dict[str, Parameter]
     _modules: dict[str, Module]
+
+    needs_input_grad: bool = True
+    """Whether ``backward`` must return the gradient of the input. A parent sets it to False
+    (with :func:`input_grad_needed`) around a ``backward`` whose input is data, which needs no
+    gradient; a module may then skip that work and return None (``Unroll`` does). Direct calls
+    and ``gradcheck`` always get input gradients."""
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -353,15 +360,20 @@ class Sequential(Module):
         All or nothing: the gradients of the children that run first are accumulated apart and
         added to their ``.grad`` only once every child has accepted the call, so a child that
         rejects it (an ``Unroll`` whose trace was already used, say) leaves every gradient as
-        it was.
+        it was. The first child is told whether its input needs a gradient
+        (:attr:`Module.needs_input_grad`).
         """
         children = list(self._modules.values())
+        if not children:
+            return grad_output
         # The first child runs last; like every layer, it checks before it accumulates.
         staging = _StagedGrads(children[1:])
         try:
             grad = grad_output
-            for module in reversed(children):
+            for module in reversed(children[1:]):
                 grad = module.backward(grad)
+            with input_grad_needed(children[0], self.needs_input_grad):
+                grad = children[0].backward(grad)
         except BaseException:
             staging.discard()
             raise
@@ -390,3 +402,22 @@ class _StagedGrads:
     def discard(self) -> None:
         for parameter, grad in self._saved.values():
             parameter.grad = grad
+
+
+@contextmanager
+def input_grad_needed(module: Module, needed: bool) -> Iterator[None]:
+    """Set ``module.needs_input_grad`` to ``needed`` for the duration of a ``with`` block.
+
+    The Trainer wraps ``model.backward`` in ``input_grad_needed(model, False)``: the model's input
+    is data, so its first layer may skip the input gradient.
+    """
+    had_own = "needs_input_grad" in vars(module)
+    previous = module.needs_input_grad
+    object.__setattr__(module, "needs_input_grad", bool(needed))
+    try:
+        yield
+    finally:
+        if had_own:
+            object.__setattr__(module, "needs_input_grad", previous)
+        else:
+            del vars(module)["needs_input_grad"]
