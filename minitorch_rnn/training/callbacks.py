@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Callback",
     "EarlyStopping",
+    "GradientFlow",
     "History",
     "LearningRateScheduler",
     "ModelCheckpoint",
@@ -367,3 +368,7 @@ class LearningRateScheduler(Callback):
             self.scheduler.load_state_dict(
                 {key: np.asarray(value) for key, value in state["scheduler"].items()}
             )
+
+
+# Defined in its own file (it needs the recurrent layers); importable from here like the rest.
+from .gradient_flow import GradientFlow  # noqa: E402
