@@ -31,7 +31,15 @@ from ..recurrent.unroll import Unroll
 from ..serialization import save
 from ..training import Trainer
 from ..training.callbacks import Callback, EarlyStopping
-from .common import CLIError, check_outputs, finish, positive_float, positive_int
+from .common import (
+    CLIError,
+    add_summary_argument,
+    check_outputs,
+    finish,
+    positive_float,
+    positive_int,
+    show_summary,
+)
 
 ADDING_CELLS = ("rnn", "irnn", "gru", "lstm")
 
@@ -147,6 +155,7 @@ def register(subparsers: Any) -> None:
         "--plot", metavar="FILE.png", help="draw the training curves (needs matplotlib)"
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_summary_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -170,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         f"{lr:g}, clip {clip:g}, batch {args.batch_size}; budget {args.minutes:g} min; "
         f"baseline (always 1) MSE {BASELINE_MSE:.3f}"
     )
+    show_summary(args, model, (args.batch_size, args.steps, 2))
     trainer = Trainer(
         model,
         MSELoss(),
