@@ -9,13 +9,23 @@ Every function takes ``seed`` (an int, a ``numpy.random.Generator``, or None for
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from .dtype import as_float_dtype
 
-__all__ = ["as_generator", "normal", "orthogonal", "uniform", "xavier_uniform", "zeros"]
+__all__ = [
+    "ParameterInit",
+    "as_generator",
+    "normal",
+    "orthogonal",
+    "recurrent_scheme",
+    "uniform",
+    "xavier_uniform",
+    "zeros",
+]
 
 Seed = int | np.random.Generator | None
 
@@ -87,3 +97,88 @@ def orthogonal(
     if rows < cols:
         q = q.T
     return (gain * q).reshape(shape).astype(as_float_dtype(dtype))
+
+
+# -- schemes of the recurrent cells ------------------------------------------------------------
+
+ParameterInit = Callable[[str, tuple[int, ...], np.random.Generator, np.dtype], np.ndarray]
+"""``(name, shape, rng, dtype) -> array``: how a cell initialises each of its parameters."""
+
+RECURRENT_SCHEMES = ("pytorch", "normal", "orthogonal", "identity")
+
+
+def _is_bias(name: str) -> bool:
+    return name.startswith("bias")
+
+
+def _gate_blocks(
+    name: str, shape: tuple[int, ...], block: Callable[[int], np.ndarray]
+) -> np.ndarray:
+    """``weight_hh`` ``(G*H, H)`` as ``G`` square blocks, one per gate, each made by ``block(H)``."""
+    rows, hidden = shape
+    if rows % hidden:
+        raise ValueError(
+            f"init: {name} of shape {shape} is not a stack of square (H, H) gate blocks"
+        )
+    return np.concatenate([block(hidden) for _ in range(rows // hidden)], axis=0)
+
+
+def recurrent_scheme(
+    init: str | ParameterInit, hidden_size: int, owner: str = "init"
+) -> ParameterInit:
+    """The per-parameter initialiser of a recurrent cell for ``init`` (a scheme name or a callable).
+
+    Parameters
+    ----------
+    init : {"pytorch", "normal", "orthogonal", "identity"} or callable
+        ``"pytorch"``: every parameter uniform in :math:`\\pm 1/\\sqrt{H}` (PyTorch's default).
+        ``"normal"``: biases zero, every other parameter :math:`N(0, 0.01^2)` (the dinosaur
+        tutorial's ``randn * 0.01``).
+        ``"orthogonal"``: biases zero, each ``(H, H)`` gate block of ``weight_hh`` orthogonal,
+        other matrices Xavier-uniform, other vectors zero.
+        ``"identity"`` (IRNN, Le, Jaitly & Hinton 2015): biases zero, each gate block of
+        ``weight_hh`` the identity, every other parameter :math:`N(0, 0.001^2)`.
+        A callable ``(name, shape, rng, dtype) -> array`` is returned unchanged.
+        Biases are the parameters whose name starts with ``bias``.
+    hidden_size : int
+        ``H``, which sets PyTorch's bound.
+    owner : str
+        Who asks (a cell's name), for the error message.
+
+    Returns
+    -------
+    callable ``(name, shape, rng, dtype) -> array``.
+    """
+    if callable(init):
+        return init
+    if init not in RECURRENT_SCHEMES:
+        raise ValueError(
+            f"{owner}: init must be one of {', '.join(map(repr, RECURRENT_SCHEMES))} or a callable "
+            f"(name, shape, rng, dtype) -> array, got {init!r}"
+        )
+    bound = 1.0 / math.sqrt(hidden_size)
+
+    def scheme(
+        name: str, shape: tuple[int, ...], rng: np.random.Generator, dtype: np.dtype
+    ) -> np.ndarray:
+        if init == "pytorch":
+            return uniform(shape, -bound, bound, rng, dtype)
+        if _is_bias(name):
+            return zeros(shape, dtype)
+        if init == "normal":
+            return normal(shape, 0.01, rng, dtype)
+        if init == "orthogonal":
+            if name == "weight_hh":
+                return _gate_blocks(
+                    name, shape, lambda h: orthogonal((h, h), seed=rng, dtype=dtype)
+                )
+            return (
+                xavier_uniform(shape, seed=rng, dtype=dtype)
+                if len(shape) > 1
+                else zeros(shape, dtype)
+            )
+        if name == "weight_hh":  # identity
+            return _gate_blocks(name, shape, lambda h: np.eye(h, dtype=dtype))
+        return normal(shape, 0.001, rng, dtype)
+
+    return scheme

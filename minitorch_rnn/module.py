@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from numpy.typing import DTypeLike
 
 from .dtype import as_float_dtype
 
-__all__ = ["Module", "Parameter", "Sequential"]
+__all__ = ["Module", "Parameter", "Sequential", "input_grad_needed"]
 
 
 class Parameter:
@@ -91,6 +92,12 @@ class Module:
     training: bool
     _parameters: dict[str, Parameter]
     _modules: dict[str, Module]
+
+    needs_input_grad: bool = True
+    """Whether ``backward`` must return the gradient of the input. A parent sets it to False
+    (with :func:`input_grad_needed`) around a ``backward`` whose input is data, which needs no
+    gradient; a module may then skip that work and return None (``Unroll`` does). Direct calls
+    and ``gradcheck`` always get input gradients."""
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", {})
@@ -361,8 +368,32 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_output: Any) -> Any:
-        """Back-propagate through the modules in reverse order."""
+        """Back-propagate through the modules in reverse order; the first child is told whether
+        its input needs a gradient (:attr:`Module.needs_input_grad`)."""
         grad = grad_output
-        for module in reversed(list(self._modules.values())):
+        modules = list(self._modules.values())
+        for module in reversed(modules[1:]):
             grad = module.backward(grad)
-        return grad
+        if not modules:
+            return grad
+        with input_grad_needed(modules[0], self.needs_input_grad):
+            return modules[0].backward(grad)
+
+
+@contextmanager
+def input_grad_needed(module: Module, needed: bool) -> Iterator[None]:
+    """Set ``module.needs_input_grad`` to ``needed`` for the duration of a ``with`` block.
+
+    The Trainer wraps ``model.backward`` in ``input_grad_needed(model, False)``: the model's input
+    is data, so its first layer may skip the input gradient.
+    """
+    had_own = "needs_input_grad" in vars(module)
+    previous = module.needs_input_grad
+    object.__setattr__(module, "needs_input_grad", bool(needed))
+    try:
+        yield
+    finally:
+        if had_own:
+            object.__setattr__(module, "needs_input_grad", previous)
+        else:
+            del vars(module)["needs_input_grad"]

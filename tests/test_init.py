@@ -116,3 +116,97 @@ def test_matrix_initialisers_reject_one_dimensional_shapes(name: str) -> None:
 def test_bad_seed_type_is_a_type_error(seed: object) -> None:
     with pytest.raises(TypeError, match="seed must be an int, a numpy Generator or None"):
         mt.init.normal((2,), seed=seed)  # type: ignore[arg-type]
+
+
+# -- schemes of the recurrent cells (init=) ----------------------------------------------------
+
+RECURRENT_CELLS = {
+    "rnn": lambda **kw: mt.RNNCell(3, 4, **kw),
+    "gru": lambda **kw: mt.GRUCell(3, 4, **kw),
+    "lstm": lambda **kw: mt.LSTMCell(3, 4, **kw),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(RECURRENT_CELLS))
+def test_pytorch_scheme_is_the_default_and_draws_the_four_parameters_in_order(kind: str) -> None:
+    cell = RECURRENT_CELLS[kind](seed=7, dtype=np.float64)
+    rng = np.random.default_rng(7)
+    bound = 1 / math.sqrt(4)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        parameter = getattr(cell, name)
+        expected = rng.uniform(-bound, bound, size=parameter.shape)
+        np.testing.assert_array_equal(parameter.data, expected, err_msg=name)
+    explicit = RECURRENT_CELLS[kind](seed=7, dtype=np.float64, init="pytorch")
+    np.testing.assert_array_equal(explicit.weight_hh.data, cell.weight_hh.data)
+
+
+@pytest.mark.parametrize("kind", sorted(RECURRENT_CELLS))
+def test_normal_scheme_has_small_gaussian_weights_and_zero_biases(kind: str) -> None:
+    cell = RECURRENT_CELLS[kind](seed=0, init="normal", dtype=np.float64, bias=True)
+    assert not cell.bias_ih.data.any() and not cell.bias_hh.data.any()
+    weights = np.concatenate([cell.weight_ih.data.ravel(), cell.weight_hh.data.ravel()])
+    assert 0.005 < weights.std() < 0.015
+
+
+@pytest.mark.parametrize("kind", sorted(RECURRENT_CELLS))
+def test_orthogonal_scheme_makes_each_recurrent_gate_block_orthogonal(kind: str) -> None:
+    cell = RECURRENT_CELLS[kind](seed=0, init="orthogonal", dtype=np.float64)
+    hidden = cell.hidden_size
+    for k in range(cell.num_gates):
+        block = cell.weight_hh.data[k * hidden : (k + 1) * hidden]
+        np.testing.assert_allclose(block @ block.T, np.eye(hidden), atol=1e-12)
+    bound = math.sqrt(6 / (cell.weight_ih.shape[0] + cell.weight_ih.shape[1]))
+    assert np.abs(cell.weight_ih.data).max() <= bound
+    assert not cell.bias_ih.data.any() and not cell.bias_hh.data.any()
+
+
+@pytest.mark.parametrize("kind", sorted(RECURRENT_CELLS))
+def test_identity_scheme_is_the_irnn_initialisation(kind: str) -> None:
+    cell = RECURRENT_CELLS[kind](seed=0, init="identity", dtype=np.float64)
+    expected = np.concatenate([np.eye(4)] * cell.num_gates)
+    np.testing.assert_array_equal(cell.weight_hh.data, expected)
+    assert 0.0003 < cell.weight_ih.data.std() < 0.003
+    assert not cell.bias_ih.data.any() and not cell.bias_hh.data.any()
+
+
+def test_identity_relu_rnn_carries_its_state_unchanged_with_zero_input() -> None:
+    cell = mt.RNNCell(3, 4, nonlinearity="relu", init="identity", seed=0, dtype=np.float64)
+    h = np.abs(np.random.default_rng(0).standard_normal((2, 4)))
+    np.testing.assert_allclose(cell.forward(np.zeros((2, 3)), h), h)
+
+
+def test_callable_init_is_called_for_every_parameter_with_its_name_and_shape() -> None:
+    calls = []
+
+    def constant(name, shape, rng, dtype):  # type: ignore[no-untyped-def]
+        calls.append((name, shape, dtype))
+        assert isinstance(rng, np.random.Generator)
+        return np.full(shape, 0.5 if name.startswith("weight") else -0.25, dtype)
+
+    cell = mt.LSTMCell(3, 4, init=constant, dtype=np.float32)
+    assert [c[0] for c in calls] == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+    assert [c[1] for c in calls] == [(16, 3), (16, 4), (16,), (16,)]
+    assert all(c[2] == np.float32 for c in calls)
+    assert np.all(cell.weight_hh.data == 0.5) and np.all(cell.bias_ih.data == -0.25)
+    assert cell.weight_hh.dtype == np.float32
+
+
+def test_forget_bias_applies_after_the_scheme() -> None:
+    cell = mt.LSTMCell(3, 4, forget_bias=1.0, init="orthogonal", seed=0)
+    np.testing.assert_array_equal(cell.bias_ih.data[4:8], 1.0)
+    np.testing.assert_array_equal(cell.bias_hh.data[4:8], 0.0)
+    assert not cell.bias_ih.data[:4].any()
+
+
+def test_stacks_pass_init_to_every_cell() -> None:
+    stack = mt.LSTM(3, 4, num_layers=2, bidirectional=True, init="identity", seed=0)
+    for name, value in stack.state_dict().items():
+        if name.startswith("weight_hh"):
+            np.testing.assert_array_equal(value, np.concatenate([np.eye(4)] * 4), err_msg=name)
+
+
+def test_unknown_scheme_or_wrong_shape_is_refused_naming_the_cell() -> None:
+    with pytest.raises(ValueError, match="GRUCell: init must be one of 'pytorch', 'normal'"):
+        mt.GRUCell(3, 4, init="xavier")
+    with pytest.raises(ValueError, match=r"RNNCell: init returned shape \(2,\) for weight_ih"):
+        mt.RNNCell(3, 4, init=lambda name, shape, rng, dtype: np.zeros(2))

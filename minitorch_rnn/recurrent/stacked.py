@@ -1,4 +1,4 @@
-"""Multi-layer, optionally bidirectional recurrent stacks with PyTorch's parameter names.
+"""Multi-layer, optionally bidirectional recurrent stacks of any cell, with PyTorch's parameter names.
 
 ``mt.LSTM(4, 8, num_layers=2, bidirectional=True).state_dict()`` has exactly the keys and shapes of
 ``torch.nn.LSTM(4, 8, num_layers=2, bidirectional=True).state_dict()`` (``weight_ih_l0``,
@@ -14,19 +14,23 @@ from numpy.typing import DTypeLike
 
 from .. import init
 from ..layers.dropout import Dropout
-from ..module import Module
-from ..validation import check_shape, float_input
+from ..module import Module, input_grad_needed
+from ..validation import check_shape, check_size, float_input, is_int
 from .cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 from .unroll import Bidirectional, Unroll
 
-__all__ = ["GRU", "LSTM", "RNN"]
+__all__ = ["GRU", "LSTM", "RNN", "RecurrentStack"]
 
 
 class RecurrentStack(Module):
-    """Layers of :class:`Unroll` (or :class:`Bidirectional`) blocks with dropout between them.
+    """Layers of any recurrent cell: :class:`Unroll` (or :class:`Bidirectional`) blocks with dropout
+    between them, and PyTorch's parameter names.
 
     Parameters
     ----------
+    cell_class : type of RecurrentCell
+        The cell of every layer and direction: built in or a user's subclass. It is called as
+        ``cell_class(layer_input_size, hidden_size, seed=rng, dtype=dtype, **cell_kwargs)``.
     input_size, hidden_size : int
     num_layers : int
         Number of stacked recurrent layers; layer ``l > 0`` reads layer ``l - 1``'s output.
@@ -37,125 +41,151 @@ class RecurrentStack(Module):
     return_sequences : bool
         Output every step ``(B, T, H * directions)``, or only the last layer's final states
         ``(B, H * directions)``.
-    bias : bool
     stateful : bool
         Carry each layer's final state into the next call (see :class:`Unroll`).
+    record_grad_norms : bool
+        Every Unroll records its :attr:`Unroll.grad_norms`; see :attr:`grad_norms`.
     seed : int or numpy.random.Generator, optional
         Random state of the initialisation and of the dropout masks.
     dtype : float32 or float64, optional
         Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
+    **cell_kwargs
+        Passed to every cell: ``bias``, ``init``, and the cell's own options (``nonlinearity``,
+        ``reset_after``, ``forget_bias``, ``gate``, ...).
 
     Attributes
     ----------
     state
-        ``h_n`` of shape ``(num_layers * directions, B, H)`` — ``(h_n, c_n)`` for LSTM — in PyTorch's
-        order (layer 0 forward, layer 0 reverse, layer 1 forward, ...).
+        The final state in PyTorch's layout: ``h_n`` of shape ``(num_layers * directions, B, H)``
+        for one state name, a tuple of such arrays otherwise (``(h_n, c_n)`` for LSTM), in
+        PyTorch's order (layer 0 forward, layer 0 reverse, layer 1 forward, ...).
     grad_initial_state
         Gradient w.r.t. the initial state, same layout, set by ``backward``.
+    grad_norms
+        With ``record_grad_norms``: a dict of each Unroll's ``grad_norms`` ``(T,)``, keyed like the
+        parameter suffixes (``"l0"``, ``"l0_reverse"``, ``"l1"``, ...).
+
+    Notes
+    -----
+    Every parameter ``p`` of the cell of layer ``k`` appears in ``state_dict()`` as ``p_l{k}``, and
+    ``p_l{k}_reverse`` for the backward direction (PyTorch's rule): ``mt.LSTM(4, 8, num_layers=2,
+    bidirectional=True)`` has exactly the keys and shapes of the ``torch.nn.LSTM`` equivalent.
 
     Shapes
     ------
-    x ``(B, T, input_size)``; initial state ``(num_layers * directions, B, H)`` (PyTorch's layout,
-    also with batch-first input); lengths ``(B,)``.
+    x ``(B, T, input_size)``; initial state ``(num_layers * directions, B, H)`` per state name
+    (PyTorch's layout, also with batch-first input); lengths ``(B,)``.
     """
 
     def __init__(
         self,
+        cell_class: type[RecurrentCell],
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
         bidirectional: bool = False,
         dropout: float = 0.0,
         return_sequences: bool = True,
-        bias: bool = True,
-        stateful: bool = False,
         *,
+        stateful: bool = False,
+        record_grad_norms: bool = False,
         seed: init.Seed = None,
         dtype: DTypeLike | None = None,
-        cell_options: dict[str, Any] | None = None,
+        **cell_kwargs: Any,
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        self.cell_options = dict(cell_options or {})
-        if num_layers < 1:
+        if not (isinstance(cell_class, type) and issubclass(cell_class, RecurrentCell)):
+            raise TypeError(
+                f"{name}: cell_class must be a subclass of RecurrentCell, got {cell_class!r}"
+            )
+        self.input_size = check_size(input_size, name, "input_size")
+        self.hidden_size = check_size(hidden_size, name, "hidden_size")
+        if is_int(num_layers) and num_layers < 1:
             raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
+        self.num_layers = check_size(num_layers, name, "num_layers")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.floating)):
+            raise TypeError(f"{name}: dropout must be a float, got {dropout!r}")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
         rng = init.as_generator(seed)
-        self.input_size = int(input_size)
-        self.hidden_size = int(hidden_size)
-        self.num_layers = int(num_layers)
+        self.cell_class = cell_class
         self.num_directions = 2 if bidirectional else 1
         self.return_sequences = bool(return_sequences)
-        self._blocks: list[Unroll | Bidirectional] = []
-        self._dropouts: list[Dropout | None] = []
-        unrolls_per_layer = []
+        self.dropout = float(dropout)
+        layers = []
         for layer in range(self.num_layers):
             layer_input = self.input_size if layer == 0 else self.hidden_size * self.num_directions
-            is_last = layer == self.num_layers - 1
             unrolls = []
             for direction in range(self.num_directions):
-                cell = self._make_cell(layer_input, self.hidden_size, bias, rng, dtype)
-                suffix = f"_l{layer}" + ("_reverse" if direction else "")
-                for parameter_name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
-                    parameter = getattr(cell, parameter_name)
-                    if parameter is not None:
-                        setattr(self, parameter_name + suffix, parameter)
+                cell = cell_class(
+                    layer_input, self.hidden_size, seed=rng, dtype=dtype, **cell_kwargs
+                )
+                # PyTorch's names: every parameter p of the cell is p_l{k}[_reverse] here
+                for parameter_name, parameter in cell._parameters.items():
+                    setattr(self, parameter_name + _suffix(layer, direction), parameter)
                 unrolls.append(
                     Unroll(
                         cell,
-                        return_sequences=return_sequences or not is_last,
+                        return_sequences=return_sequences or layer < self.num_layers - 1,
                         reverse=bool(direction),
                         stateful=stateful,
+                        record_grad_norms=record_grad_norms,
                     )
                 )
-            unrolls_per_layer.append(unrolls)
+            layers.append(Bidirectional(unrolls[0], unrolls[1]) if bidirectional else unrolls[0])
         # blocks register after every aliased parameter so named_parameters() follows torch's order
-        for layer, unrolls in enumerate(unrolls_per_layer):
-            block = Bidirectional(unrolls[0], unrolls[1]) if bidirectional else unrolls[0]
+        for layer, block in enumerate(layers):
             setattr(self, f"layer{layer}", block)
-            self._blocks.append(block)
-            has_dropout = dropout > 0 and layer < self.num_layers - 1
-            self._dropouts.append(Dropout(dropout, seed=rng) if has_dropout else None)
-            if has_dropout:
-                setattr(self, f"dropout{layer}", self._dropouts[-1])
-        self.dropout = float(dropout)
+            if self.dropout > 0 and layer < self.num_layers - 1:
+                setattr(self, f"dropout{layer}", Dropout(self.dropout, seed=rng))
         self.state: Any = None
         self.grad_initial_state: Any = None
         self._batch: int | None = None
 
-    cell_class: type[RecurrentCell] = RNNCell
+    # -- structure, derived from the registered modules -----------------------------------------
 
-    def _make_cell(
-        self,
-        input_size: int,
-        hidden_size: int,
-        bias: bool,
-        rng: np.random.Generator,
-        dtype: DTypeLike | None,
-    ) -> RecurrentCell:
-        return self.cell_class(
-            input_size, hidden_size, bias=bias, seed=rng, dtype=dtype, **self.cell_options
-        )
-
-    @property
-    def _state_size(self) -> int:
-        return self._unrolls()[0].cell.state_size
+    def _layers(self) -> list[tuple[Unroll | Bidirectional, Dropout | None]]:
+        """Each layer's block and the dropout on its output (None after the last layer)."""
+        return [
+            (self._modules[f"layer{k}"], self._modules.get(f"dropout{k}"))  # type: ignore[misc]
+            for k in range(self.num_layers)
+        ]
 
     def _unrolls(self) -> list[Unroll]:
         """Every Unroll in PyTorch's state order: layer 0 forward, layer 0 reverse, layer 1..."""
-        found: list[Unroll] = []
-        for block in self._blocks:
-            if isinstance(block, Bidirectional):
-                found += [block.forward_unroll, block.backward_unroll]
-            else:
-                found.append(block)
-        return found
+        return [module for module in self.modules() if isinstance(module, Unroll)]
+
+    @property
+    def _cell(self) -> RecurrentCell:
+        return self._unrolls()[0].cell
+
+    @property
+    def grad_norms(self) -> dict[str, np.ndarray | None]:
+        """Each Unroll's :attr:`Unroll.grad_norms`, keyed ``"l0"``, ``"l0_reverse"``, ``"l1"``..."""
+        return {
+            _suffix(index // self.num_directions, index % self.num_directions)[
+                1:
+            ]: unroll.grad_norms
+            for index, unroll in enumerate(self._unrolls())
+        }
+
+    @property
+    def record_grad_norms(self) -> bool:
+        """Whether every Unroll records its ``grad_norms`` (setting it sets them all)."""
+        return all(unroll.record_grad_norms for unroll in self._unrolls())
+
+    @record_grad_norms.setter
+    def record_grad_norms(self, value: bool) -> None:
+        for unroll in self._unrolls():
+            unroll.record_grad_norms = bool(value)
 
     def reset_state(self) -> None:
         """Forget the carried state of every layer (stateful stacks)."""
         for unroll in self._unrolls():
             unroll.reset_state()
+
+    # -- states in PyTorch's layout -------------------------------------------------------------
 
     def _split_state(self, state: Any, batch: int, what: str) -> list[Any]:
         """Validate a PyTorch-layout state and split it into one state per Unroll."""
@@ -163,29 +193,35 @@ class RecurrentStack(Module):
         count = self.num_layers * self.num_directions
         if state is None:
             return [None] * count
-        parts = (state,) if self._state_size == 1 else state
-        if self._state_size == 2 and (not isinstance(state, (tuple, list)) or len(state) != 2):
-            raise TypeError(f"{name}: {what} must be a pair (h, c) or None")
-        dtype = self._unrolls()[0].cell.dtype
+        cell = self._cell
+        state_names = cell.state_names
+        if len(state_names) == 1:
+            parts: tuple[Any, ...] = (state,)
+        elif isinstance(state, (tuple, list)) and len(state) == len(state_names):
+            parts = tuple(state)
+        else:
+            kind = "a pair" if len(state_names) == 2 else f"a tuple of {len(state_names)}"
+            raise TypeError(f"{name}: {what} must be {kind} ({', '.join(state_names)}) or None")
         arrays = []
-        for label, part in zip(("h", "c"), parts, strict=False):
-            array = float_input(part, name, dtype=dtype, name=f"{what} {label}")
+        for label, part in zip(state_names, parts, strict=True):
+            array = float_input(part, name, dtype=cell.dtype, name=f"{what} {label}")
             check_shape(array, name, (count, batch, self.hidden_size), f"{what} {label}")
             arrays.append(array)
-        if self._state_size == 1:
-            return [arrays[0][index] for index in range(count)]
-        return [(arrays[0][index], arrays[1][index]) for index in range(count)]
+        return [cell.public_state(tuple(a[index] for a in arrays)) for index in range(count)]
 
     def _join_state(self, states: list[Any]) -> Any:
         """Stack one state per Unroll into PyTorch's ``(layers * directions, B, H)`` layout."""
-        if self._state_size == 1:
+        cell = self._cell
+        if cell.state_size == 1:
             return np.stack(states)
-        return np.stack([s[0] for s in states]), np.stack([s[1] for s in states])
+        return tuple(np.stack([s[k] for s in states]) for k in range(cell.state_size))
 
     def _per_block(self, per_unroll: list[Any]) -> list[Any]:
         if self.num_directions == 1:
             return per_unroll
         return [(per_unroll[2 * i], per_unroll[2 * i + 1]) for i in range(self.num_layers)]
+
+    # -- forward and backward -------------------------------------------------------------------
 
     def forward(self, x: Any, state: Any = None, lengths: Any = None) -> np.ndarray:
         """Run every layer in turn.
@@ -193,7 +229,8 @@ class RecurrentStack(Module):
         Parameters
         ----------
         x : (B, T, input_size)
-        state : ``h_0`` (or ``(h_0, c_0)``) of shape ``(num_layers * directions, B, H)``, optional
+        state : ``h_0`` (or a tuple such as ``(h_0, c_0)``), each
+            ``(num_layers * directions, B, H)``, optional
         lengths : (B,) ints in ``1..T``, optional
 
         Returns
@@ -203,9 +240,7 @@ class RecurrentStack(Module):
         batch = np.shape(x)[0] if np.ndim(x) == 3 else -1
         block_states = self._per_block(self._split_state(state, batch, "state"))
         output = x
-        for block, dropout, block_state in zip(
-            self._blocks, self._dropouts, block_states, strict=True
-        ):
+        for (block, dropout), block_state in zip(self._layers(), block_states, strict=True):
             output = block.forward(output, block_state, lengths=lengths)
             if dropout is not None:
                 output = dropout.forward(output)
@@ -213,13 +248,17 @@ class RecurrentStack(Module):
         self._batch = int(output.shape[0]) if self.training else None
         return output
 
-    def backward(self, grad_output: Any, grad_state: Any = None) -> np.ndarray:
+    def backward(self, grad_output: Any, grad_state: Any = None) -> np.ndarray | None:
         """Back-propagate through every layer, top first.
 
         Parameters
         ----------
         grad_output : like the output of ``forward``
         grad_state : gradient at the final state, PyTorch layout (like :attr:`state`), optional
+
+        Returns
+        -------
+        grad_x : (B, T, input_size), or None when :attr:`needs_input_grad` is False.
         """
         if self._batch is None:
             raise RuntimeError(
@@ -227,12 +266,13 @@ class RecurrentStack(Module):
             )
         grad_states = self._per_block(self._split_state(grad_state, self._batch, "grad_state"))
         grad = grad_output
-        for block, dropout, block_grad_state in reversed(
-            list(zip(self._blocks, self._dropouts, grad_states, strict=True))
-        ):
+        layers = list(zip(self._layers(), grad_states, strict=True))
+        for index, ((block, dropout), block_grad_state) in reversed(list(enumerate(layers))):
             if dropout is not None:
                 grad = dropout.backward(grad)
-            grad = block.backward(grad, block_grad_state)
+            needed = self.needs_input_grad if index == 0 else True
+            with input_grad_needed(block, needed):
+                grad = block.backward(grad, block_grad_state)
         self._batch = None
         self.grad_initial_state = self._join_state(
             [unroll.grad_initial_state for unroll in self._unrolls()]
@@ -241,85 +281,72 @@ class RecurrentStack(Module):
 
     def extra_repr(self) -> str:
         return (
-            f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
-            f"bidirectional={self.num_directions == 2}, dropout={self.dropout}, "
-            f"return_sequences={self.return_sequences}"
+            f"{self.cell_class.__name__}, {self.input_size}, {self.hidden_size}, "
+            f"num_layers={self.num_layers}, bidirectional={self.num_directions == 2}, "
+            f"dropout={self.dropout}, return_sequences={self.return_sequences}"
         )
 
 
-class RNN(RecurrentStack):
-    """Stacked Elman RNN, the counterpart of ``torch.nn.RNN`` (batch-first).
+def _suffix(layer: int, direction: int) -> str:
+    """PyTorch's parameter-name suffix: ``_l0``, ``_l0_reverse``, ..."""
+    return f"_l{layer}" + ("_reverse" if direction else "")
 
-    Takes the :class:`RecurrentStack` arguments plus ``nonlinearity`` ("tanh" or "relu").
+
+class _FixedCellStack(RecurrentStack):
+    """A :class:`RecurrentStack` whose cell class is fixed by the subclass (``cell_class``)."""
+
+    cell_class: type[RecurrentCell]
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        return_sequences: bool = True,
+        **options: Any,
+    ) -> None:
+        super().__init__(
+            type(self).cell_class,
+            input_size,
+            hidden_size,
+            num_layers,
+            bidirectional,
+            dropout,
+            return_sequences,
+            **options,
+        )
+
+
+class RNN(_FixedCellStack):
+    """Stacked Elman RNN, the counterpart of ``torch.nn.RNN`` (batch-first):
+    ``RecurrentStack(RNNCell, ...)``.
+
+    Takes the :class:`RecurrentStack` arguments (without ``cell_class``) plus the
+    :class:`RNNCell` options: ``nonlinearity`` ("tanh" or "relu"), ``bias``, ``init``.
     """
 
     cell_class = RNNCell
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        nonlinearity: str = "tanh",
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            cell_options={"nonlinearity": nonlinearity},
-            **options,
-        )
 
+class GRU(_FixedCellStack):
+    """Stacked GRU, the counterpart of ``torch.nn.GRU`` (batch-first): ``RecurrentStack(GRUCell,
+    ...)``.
 
-class GRU(RecurrentStack):
-    """Stacked GRU, the counterpart of ``torch.nn.GRU`` (batch-first).
-
-    Takes the :class:`RecurrentStack` arguments plus ``reset_after`` (see :class:`GRUCell`).
+    Takes the :class:`RecurrentStack` arguments (without ``cell_class``) plus the
+    :class:`GRUCell` options: ``reset_after``, ``gate``, ``bias``, ``init``.
     """
 
     cell_class = GRUCell
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        reset_after: bool = True,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            cell_options={"reset_after": reset_after},
-            **options,
-        )
 
+class LSTM(_FixedCellStack):
+    """Stacked LSTM, the counterpart of ``torch.nn.LSTM`` (batch-first): ``RecurrentStack(LSTMCell,
+    ...)``.
 
-class LSTM(RecurrentStack):
-    """Stacked LSTM, the counterpart of ``torch.nn.LSTM`` (batch-first).
-
-    Takes the :class:`RecurrentStack` arguments plus ``forget_bias`` (see :class:`LSTMCell`).
+    Takes the :class:`RecurrentStack` arguments (without ``cell_class``) plus the
+    :class:`LSTMCell` options: ``forget_bias``, ``gate``, ``bias``, ``init``.
     """
 
     cell_class = LSTMCell
-
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        *,
-        forget_bias: float = 0.0,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            cell_options={"forget_bias": forget_bias},
-            **options,
-        )

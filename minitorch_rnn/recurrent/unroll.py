@@ -10,6 +10,7 @@ products after the backward loop — per step only the recurrent product and ele
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,13 @@ class Unroll(Module):
         The loss at step ``t`` sends gradient back through steps ``t, t-1, ..., t-k`` only
         (``k = bptt_truncate``), as in the per-output truncation of classic numpy/Theano
         tutorials; ``None`` is full BPTT. Costs ``k + 1`` backward steps per output.
+    input_grad : bool
+        Whether ``backward`` computes the gradient of the input ``x``. ``False`` skips that
+        ``(T*B, I)`` product and ``backward`` returns None: for a first layer fed data, which
+        needs no gradient (the Trainer also tells the first module so, see
+        :attr:`~minitorch_rnn.Module.needs_input_grad`).
+    record_grad_norms : bool
+        Record :attr:`grad_norms` at every ``backward`` (off by default: no cost then).
 
     Attributes
     ----------
@@ -63,6 +71,18 @@ class Unroll(Module):
         last valid state when ``lengths`` were given.
     grad_initial_state
         Gradient of the loss w.r.t. the initial state, set by ``backward``.
+    grad_norms : numpy.ndarray of float64, shape (T,), or None
+        Set by every ``backward`` when ``record_grad_norms`` is true: entry ``t`` is the L2 norm,
+        over the batch and the hidden units, of the total gradient d loss / d h_t of the output
+        state at input position ``t`` — the external gradient of output ``t`` plus what flows
+        back from later steps (later in processing order: for ``reverse``, from positions before
+        ``t``; entries stay aligned with input positions). Plotted against ``t`` it shows the
+        gradient vanishing or exploding through time. Past a sample's length its state is
+        frozen: the entry there holds the gradient passing through the frozen state, i.e. the
+        gradient of its final state (``grad_state``, or the output gradient without
+        ``return_sequences``); with ``bptt_truncate`` that gradient counts at the last valid step
+        only, so past the end the sample contributes 0. With ``bptt_truncate=k`` an entry sums
+        what reaches ``h_t`` from the outputs at most ``k`` steps later.
 
     Shapes
     ------
@@ -76,6 +96,9 @@ class Unroll(Module):
         reverse: bool = False,
         stateful: bool = False,
         bptt_truncate: int | None = None,
+        *,
+        input_grad: bool = True,
+        record_grad_norms: bool = False,
     ) -> None:
         super().__init__()
         if not isinstance(cell, RecurrentCell):
@@ -93,8 +116,11 @@ class Unroll(Module):
         self.reverse = bool(reverse)
         self.stateful = bool(stateful)
         self.bptt_truncate = None if bptt_truncate is None else int(bptt_truncate)
+        self.input_grad = bool(input_grad)
+        self.record_grad_norms = bool(record_grad_norms)
         self.state: Any = None
         self.grad_initial_state: Any = None
+        self.grad_norms: np.ndarray | None = None
         self._trace: _Trace | None = None
 
     @property
@@ -172,7 +198,7 @@ class Unroll(Module):
             buffer[0] = value
         keep = self.training
         cache = cell.allocate_cache((steps if keep else 1, batch))
-        projected = cell._project_input(x_time.reshape(steps * batch, -1))
+        projected = cell.project_input(x_time.reshape(steps * batch, -1))
         projected = projected.reshape(steps, batch, -1)
 
         first_padded = steps if valid is None else int(lengths_array.min())  # type: ignore[union-attr]
@@ -180,7 +206,7 @@ class Unroll(Module):
             slot = t if keep else 0
             state_prev = tuple(s[t] for s in states)
             state_next = tuple(s[t + 1] for s in states)
-            cell._step(projected[t], state_prev, state_next, {k: v[slot] for k, v in cache.items()})
+            cell.step(projected[t], state_prev, state_next, {k: v[slot] for k, v in cache.items()})
             if t >= first_padded:
                 frozen = ~valid[t][:, None]  # type: ignore[index]
                 for prev, nxt in zip(state_prev, state_next, strict=True):
@@ -219,7 +245,7 @@ class Unroll(Module):
 
     # -- backward -----------------------------------------------------------------------------
 
-    def backward(self, grad_output: Any, grad_state: Any = None) -> np.ndarray:
+    def backward(self, grad_output: Any, grad_state: Any = None) -> np.ndarray | None:
         """Back-propagate through time.
 
         Parameters
@@ -229,8 +255,9 @@ class Unroll(Module):
 
         Returns
         -------
-        grad_x : (B, T, input_size). Parameter gradients are accumulated into the cell's
-        parameters; :attr:`grad_initial_state` is set.
+        grad_x : (B, T, input_size), or None when ``input_grad`` or ``needs_input_grad`` is
+        False. Parameter gradients are accumulated into the cell's parameters;
+        :attr:`grad_initial_state` (and :attr:`grad_norms` when recording) is set.
         """
         return self._run_backward(*self._prepare_backward(grad_output, grad_state))
 
@@ -251,8 +278,15 @@ class Unroll(Module):
         grad_final = self.cell.check_state(grad_state, batch, f"{self.name}.backward")
         return trace, grad_out, grad_final
 
-    def _run_backward(self, trace: _Trace, grad_out: np.ndarray, grad_final: State) -> np.ndarray:
-        """The backward pass proper, on validated arguments."""
+    def _run_backward(
+        self,
+        trace: _Trace,
+        grad_out: np.ndarray,
+        grad_final: State,
+        needs_input_grad: bool = True,
+    ) -> np.ndarray | None:
+        """The backward pass proper, on validated arguments (``needs_input_grad``: the caller's
+        say, combined with this module's own flags)."""
         cell = self.cell
         steps, batch = trace.x.shape[:2]
         hidden = cell.hidden_size
@@ -268,22 +302,33 @@ class Unroll(Module):
             grad_out_time = None
 
         grad_preact = np.zeros((steps, batch, cell.num_gates * hidden), cell.dtype)
+        # squared norm of each sample's total d loss / d h at each processing step, if recorded
+        norms_squared = np.zeros((steps, batch)) if self.record_grad_norms else None
         if self.bptt_truncate is None:
-            grad_initial = self._backward_full(trace, grad_out_time, tuple(carried), grad_preact)
+            grad_initial = self._backward_full(
+                trace, grad_out_time, tuple(carried), grad_preact, norms_squared
+            )
         else:
             grad_initial = self._backward_truncated(
-                trace, grad_out_time, tuple(carried), grad_preact
+                trace, grad_out_time, tuple(carried), grad_preact, norms_squared
             )
 
         rows = steps * batch
-        grad_x_time = cell._accumulate_grads(
+        wants_input_grad = self.input_grad and self.needs_input_grad and needs_input_grad
+        grad_x_rows = _accumulate_grads(
+            cell,
             grad_preact.reshape(rows, -1),
             trace.x.reshape(rows, -1),
-            trace.states[0][:-1].reshape(rows, hidden),
+            tuple(s[:-1].reshape(rows, hidden) for s in trace.states),
             {k: v.reshape(rows, -1) for k, v in trace.cache.items()},
-        ).reshape(steps, batch, -1)
+            wants_input_grad,
+        )
         self.grad_initial_state = cell.public_state(grad_initial)
-        return _to_batch_major(grad_x_time, trace.order, trace.flip)
+        if norms_squared is not None:
+            self.grad_norms = _norms_by_position(norms_squared, trace)
+        if grad_x_rows is None:
+            return None
+        return _to_batch_major(grad_x_rows.reshape(steps, batch, -1), trace.order, trace.flip)
 
     def _step_back(
         self, trace: _Trace, t: int, grad_next: State, grad_preact_t: np.ndarray
@@ -294,7 +339,7 @@ class Unroll(Module):
         and its pre-activation gradient is zero.
         """
         states = trace.states
-        grad_prev = self.cell._step_backward(
+        grad_prev = self.cell.step_backward(
             grad_next,
             tuple(s[t] for s in states),
             tuple(s[t + 1] for s in states),
@@ -316,11 +361,14 @@ class Unroll(Module):
         grad_out_time: np.ndarray | None,
         grad_final: State,
         grad_preact: np.ndarray,
+        norms_squared: np.ndarray | None,
     ) -> State:
         carried = grad_final
         for t in reversed(range(grad_preact.shape[0])):
             if grad_out_time is not None:
                 carried = (carried[0] + grad_out_time[t],) + carried[1:]
+            if norms_squared is not None:
+                norms_squared[t] = _squared_norms(carried[0])
             carried = self._step_back(trace, t, carried, grad_preact[t])
         return carried
 
@@ -330,6 +378,7 @@ class Unroll(Module):
         grad_out_time: np.ndarray | None,
         grad_final: State,
         grad_preact: np.ndarray,
+        norms_squared: np.ndarray | None,
     ) -> State:
         """Per-output truncation: each output's gradient walks back at most ``k`` steps."""
         assert self.bptt_truncate is not None
@@ -338,6 +387,8 @@ class Unroll(Module):
         last_step = trace.valid.sum(axis=0) - 1 if trace.valid is not None else None
         grad_initial = tuple(np.zeros_like(g) for g in grad_final)
         scratch = np.empty_like(grad_preact[0])
+        # d loss / d h summed over the outputs that reach each step (only when recording norms)
+        grad_h_total = None if norms_squared is None else np.zeros(trace.states[0][1:].shape)
         for t_out in reversed(range(steps)):
             if last_step is None:
                 ends_here = t_out == steps - 1
@@ -352,10 +403,14 @@ class Unroll(Module):
                 continue
             last = max(t_out - self.bptt_truncate, 0)
             for t in range(t_out, last - 1, -1):
+                if grad_h_total is not None:
+                    grad_h_total[t] += carried[0]
                 carried = self._step_back(trace, t, carried, scratch)
                 grad_preact[t] += scratch
             if last == 0:
                 grad_initial = tuple(a + b for a, b in zip(grad_initial, carried, strict=True))
+        if norms_squared is not None and grad_h_total is not None:
+            norms_squared[...] = np.einsum("tbh,tbh->tb", grad_h_total, grad_h_total)
         return grad_initial
 
     def extra_repr(self) -> str:
@@ -367,6 +422,53 @@ class Unroll(Module):
         if self.bptt_truncate is not None:
             options.append(f"bptt_truncate={self.bptt_truncate}")
         return ", ".join(options)
+
+
+def _accumulate_grads(
+    cell: RecurrentCell,
+    grad_preact: np.ndarray,
+    x: np.ndarray,
+    state_prev: State,
+    cache: Cache,
+    input_grad: bool,
+) -> np.ndarray | None:
+    """``cell.accumulate_grads``, asking it to skip the input gradient when none is needed (a cell
+    whose ``accumulate_grads`` takes no ``input_grad`` keyword computes it anyway)."""
+    if input_grad:
+        return cell.accumulate_grads(grad_preact, x, state_prev, cache)
+    if _takes_input_grad(type(cell)):
+        cell.accumulate_grads(grad_preact, x, state_prev, cache, input_grad=False)
+    else:
+        cell.accumulate_grads(grad_preact, x, state_prev, cache)
+    return None
+
+
+def _takes_input_grad(cell_class: type[RecurrentCell]) -> bool:
+    """Whether the class's ``accumulate_grads`` declares the ``input_grad`` keyword (cached)."""
+    known = _TAKES_INPUT_GRAD.get(cell_class)
+    if known is None:
+        known = "input_grad" in inspect.signature(cell_class.accumulate_grads).parameters
+        _TAKES_INPUT_GRAD[cell_class] = known
+    return known
+
+
+_TAKES_INPUT_GRAD: dict[type, bool] = {}
+
+
+def _squared_norms(grad_h: np.ndarray) -> np.ndarray:
+    """Per sample, in float64: the sum over hidden units of ``grad_h ** 2`` ``(B,)``."""
+    return np.einsum("bh,bh->b", grad_h, grad_h, dtype=np.float64)
+
+
+def _norms_by_position(norms_squared: np.ndarray, trace: _Trace) -> np.ndarray:
+    """Per-sample squared norms ``(T, B)`` in processing order -> L2 norms ``(T,)`` by input
+    position (each sample's reverse reading has its own order)."""
+    if trace.order is not None:
+        # the processing order is its own inverse: position t of sample b ran at step order[b, t]
+        norms_squared = np.take_along_axis(norms_squared, trace.order.T, axis=0)
+    elif trace.flip:
+        norms_squared = norms_squared[::-1]
+    return np.sqrt(norms_squared.sum(axis=1))
 
 
 def _batch_of(state: Any) -> int:
@@ -431,8 +533,9 @@ class Bidirectional(Module):
 
     Attributes
     ----------
-    state, grad_initial_state
-        Pairs ``(forward, backward)`` of the two Unrolls' values.
+    state, grad_initial_state, grad_norms
+        Pairs ``(forward, backward)`` of the two Unrolls' values (``grad_norms`` when they record
+        them: see :class:`Unroll`).
 
     Shapes
     ------
@@ -478,6 +581,20 @@ class Bidirectional(Module):
     def grad_initial_state(self) -> tuple[Any, Any]:
         return self.forward_unroll.grad_initial_state, self.backward_unroll.grad_initial_state
 
+    @property
+    def grad_norms(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        return self.forward_unroll.grad_norms, self.backward_unroll.grad_norms
+
+    @property
+    def record_grad_norms(self) -> bool:
+        """Whether both directions record :attr:`Unroll.grad_norms` (setting it sets both)."""
+        return self.forward_unroll.record_grad_norms and self.backward_unroll.record_grad_norms
+
+    @record_grad_norms.setter
+    def record_grad_norms(self, value: bool) -> None:
+        self.forward_unroll.record_grad_norms = bool(value)
+        self.backward_unroll.record_grad_norms = bool(value)
+
     def reset_state(self) -> None:
         """Forget the carried states of stateful Unrolls."""
         self.forward_unroll.reset_state()
@@ -500,8 +617,9 @@ class Bidirectional(Module):
             return forward_out + backward_out
         return np.concatenate([forward_out, backward_out], axis=-1)
 
-    def backward(self, grad_output: Any, grad_state: Any = None) -> np.ndarray:
-        """Split the gradient between the directions and add their input gradients."""
+    def backward(self, grad_output: Any, grad_state: Any = None) -> np.ndarray | None:
+        """Split the gradient between the directions and add their input gradients (None when
+        no input gradient is needed, see :class:`Unroll`)."""
         if self._output_shape is None:
             raise RuntimeError("Bidirectional: backward called before forward")
         grad_output = np.asarray(grad_output)
@@ -525,8 +643,13 @@ class Bidirectional(Module):
         forward_args = self.forward_unroll._prepare_backward(grad_forward, grad_state[0])
         backward_args = self.backward_unroll._prepare_backward(grad_backward, grad_state[1])
         self._output_shape = None
-        grad_x = self.forward_unroll._run_backward(*forward_args)
-        return grad_x + self.backward_unroll._run_backward(*backward_args)
+        needed = self.needs_input_grad
+        grad_x = self.forward_unroll._run_backward(*forward_args, needs_input_grad=needed)
+        grad_x_reverse = self.backward_unroll._run_backward(*backward_args, needs_input_grad=needed)
+        if grad_x is None or grad_x_reverse is None:
+            return None  # half an input gradient would be wrong; either skip both or neither
+        grad_x += grad_x_reverse
+        return grad_x
 
     def extra_repr(self) -> str:
         return f"merge={self.merge!r}"
