@@ -19,7 +19,8 @@ TINY = ("--steps", "12", "--hidden", "6", "--train-steps", "3", "--batch-size", 
 def _table_rows(output: str) -> dict[tuple[str, str], list[float]]:
     """(cell label, moment) -> the relative norms printed for it."""
     rows = {}
-    for line in output.splitlines():
+    table = output.split("relative gradient norm", 1)[1]
+    for line in table.splitlines()[2:]:
         for moment in ("init", "trained"):
             label, found, numbers = line.partition(f" {moment} ")
             if found and label.strip():
@@ -35,11 +36,11 @@ def test_table_shows_every_cell_before_and_after_training(cli: Callable[..., Any
     labels = ["RNN (tanh)", "IRNN (relu, identity)", "GRU", "LSTM"]
     assert set(rows) == {(label, moment) for label in labels for moment in ("init", "trained")}
     for values in rows.values():
-        assert values[0] == 1.0 and len(values) == 6  # k = 0, 1, 5, 10 and 11 = T - 1, relative
-    # the tanh RNN's gradient 11 steps back is far below the gated cells' and the IRNN's
-    assert rows[("RNN (tanh)", "init")][-1] < 0.1 * min(
-        rows[(label, "init")][-1] for label in labels[1:]
-    )
+        assert values[0] == 1.0 and len(values) == 5  # k = 0, 1, 5, 10 and 11 = T - 1, relative
+    # 11 steps back, the tanh RNN's gradient is the smallest; the identity-initialised IRNN's
+    # has hardly shrunk
+    far = {label: rows[(label, "init")][-1] for label in labels}
+    assert far["RNN (tanh)"] == min(far.values()) and far["IRNN (relu, identity)"] > 0.1
 
 
 def test_plot_is_a_png(cli: Callable[..., Any], tmp_path: Path) -> None:
