@@ -134,8 +134,9 @@ def _output_shapes(
     try:
         model.eval()
         for module in model.modules():
-            if callable(getattr(module, "reset_state", None)):
-                module.reset_state()  # a carried state may have another batch size
+            reset_state = getattr(module, "reset_state", None)
+            if callable(reset_state):
+                reset_state()  # a carried state may have another batch size
             object.__setattr__(module, "forward", _recording(module.forward, module, shapes))
         try:
             model.forward(inputs)

@@ -178,14 +178,14 @@ class GradientFlow(Callback):
         for name in self.layer_names:
             sums = self._sums.get(name, np.zeros(0))
             counts = self._counts.get(name, np.zeros(0))
-            means = np.full(sums.shape, np.nan)
+            means = np.full(len(sums), np.nan)
             np.divide(sums, counts, out=means, where=counts > 0)
-            known = max(self._steps_in_history(name), means.shape[0])
+            known = max(self._steps_in_history(name), len(means))
             for position in range(known):
                 values = history.setdefault(self._key(name, position), [])
                 # a position first seen this epoch gets NaN for the epochs before
                 values.extend([float("nan")] * (epochs_before - len(values)))
-                values.append(float(means[position]) if position < means.shape[0] else np.nan)
+                values.append(float(means[position]) if position < len(means) else float("nan"))
 
     def _key(self, layer: str, position: int) -> str:
         return f"{self.prefix}/{layer}/{position}"
