@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+
 import numpy as np
 import pytest
 
 import minitorch_rnn as mt
+from minitorch_rnn.cli import main
 
 
 def _rows(table: str) -> dict[str, list[str]]:
@@ -100,3 +104,24 @@ def test_forward_on_zeros_leaves_state_training_flag_and_generators_unchanged():
 def test_bad_arguments_raise_naming_summary(args, error, words):
     with pytest.raises(error, match=words):
         mt.summary(*args)
+
+
+@pytest.mark.parametrize(
+    ("argv", "first_row"),
+    [
+        (["subtract", "--bits", "2", "--epochs", "1"], "(Sequential)           (1, 2, 1)"),
+        (
+            ["dinos", "--epochs", "1", "--hidden", "8", "--samples", "0"],
+            "(Sequential)",
+        ),
+    ],
+)
+def test_applications_print_the_summary_first_with_summary_flag(argv, first_row):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main([*argv, "--no-progress", "--summary"]) == 0
+    lines = out.getvalue().splitlines()
+    table_start = next(i for i, line in enumerate(lines) if line.startswith("Module (type)"))
+    assert table_start <= 1  # before training starts: at most the data line comes first
+    assert lines[table_start + 2].startswith(first_row)
+    assert any(line.startswith("Total params: ") for line in lines)
