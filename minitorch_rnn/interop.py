@@ -5,20 +5,16 @@ recurrent weights keep PyTorch's gate order, the stacks' ``state_dict`` keys are
 ``weight_ih_l0``, ``weight_hh_l0_reverse``, ...), so a conversion builds the counterpart module and
 copies the ``state_dict`` across, keeping the dtype (float32 or float64).
 
-Counterparts
-    ============================  ==========================================
-    ``torch.nn``                  ``minitorch_rnn``
-    ============================  ==========================================
-    ``Linear``                    :class:`~minitorch_rnn.Dense`
-    ``Embedding``                 :class:`~minitorch_rnn.Embedding`
-    ``RNNCell``/``GRUCell``/
-    ``LSTMCell``                  :class:`~minitorch_rnn.RNNCell`/``GRUCell``/``LSTMCell``
-    ``RNN``/``GRU``/``LSTM``      :class:`~minitorch_rnn.RNN`/``GRU``/``LSTM`` (any layers,
-                                  bidirectional, dropout)
-    ``Tanh``/``ReLU``/``Sigmoid``
-    /``Softmax``/``Dropout``      ``Tanh``/``ReLU``/``Logistic``/``Softmax``/``Dropout``
-    ``Sequential`` of these       :class:`~minitorch_rnn.Sequential` of their counterparts
-    ============================  ==========================================
+Counterparts:
+
+| ``torch.nn`` | ``minitorch_rnn`` |
+| --- | --- |
+| ``Linear`` | ``Dense`` |
+| ``Embedding`` | ``Embedding`` |
+| ``RNNCell``, ``GRUCell``, ``LSTMCell`` | ``RNNCell``, ``GRUCell``, ``LSTMCell`` |
+| ``RNN``, ``GRU``, ``LSTM`` (any layers, bidirectional, dropout) | ``RNN``, ``GRU``, ``LSTM`` |
+| ``Tanh``, ``ReLU``, ``Sigmoid``, ``Softmax``, ``Dropout`` | ``Tanh``, ``ReLU``, ``Logistic``, ``Softmax``, ``Dropout`` |
+| ``Sequential`` of these | ``Sequential`` of their counterparts |
 
 Layout: minitorch_rnn is batch-first, ``(B, T, F)``. A torch recurrent module with
 ``batch_first=False`` (torch's default, time-major ``(T, B, F)``) has the same weights but another

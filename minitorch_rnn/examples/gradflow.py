@@ -156,7 +156,7 @@ def _short_training(model: Sequential, kind: str, args: argparse.Namespace) -> t
         callbacks=[flow],
         seed=args.seed,
     )
-    # the training stream of `minitorch-rnn adding` with the same seed: the same trajectory
+    # the training stream of `minitorch-rnn adding` with the same seed
     batches = FreshBatches(args.train_steps, args.batch_size, args.steps, [args.seed, 2])
     history = trainer.fit(batches, epochs=1, progress=not args.no_progress)
     return float(history["loss"][-1]), flow
