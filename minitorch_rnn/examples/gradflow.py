@@ -46,7 +46,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--cells",
         type=_cell_list,
-        default=ADDING_CELLS,
+        default=",".join(ADDING_CELLS),  # argparse passes a str default through type
         metavar="LIST",
         help=f"comma-separated cells (default {','.join(ADDING_CELLS)})",
     )
