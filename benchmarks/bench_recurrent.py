@@ -4,14 +4,18 @@ Usage::
 
     python benchmarks/bench_recurrent.py [--batch 64] [--steps 50] [--input 65] [--hidden 256]
                                          [--dtype float32] [--repeats 7] [--json FILE]
+                                         [--data-input]
 
 Prints tokens/second (batch * steps / seconds, median of repeats after a warm-up) and the peak
-traced memory (``tracemalloc``) of one forward+backward per cell.
+traced memory (``tracemalloc``) of one forward+backward per cell. ``--data-input`` runs the
+backward as the Trainer does for a first layer fed data, which needs no input gradient (with a
+package version that has no such notion, the plain backward runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import platform
 import statistics
@@ -22,6 +26,7 @@ from collections.abc import Callable
 import numpy as np
 
 import minitorch_rnn as mt
+from minitorch_rnn import module as mt_module
 
 CELLS: dict[str, Callable[..., mt.RecurrentCell]] = {
     "rnn": lambda i, h, dtype: mt.RNNCell(i, h, seed=0, dtype=dtype),
@@ -57,8 +62,21 @@ def peak_memory_mib(fn: Callable[[], object]) -> float:
     return peak / 2**20
 
 
+def backward_context(unroll: mt.Unroll, data_input: bool) -> contextlib.AbstractContextManager:
+    """What the Trainer wraps ``backward`` in when the input is data (if the package has it)."""
+    skip = getattr(mt_module, "input_grad_needed", None)
+    return skip(unroll, False) if data_input and skip is not None else contextlib.nullcontext()
+
+
 def bench_cell(
-    name: str, batch: int, steps: int, inputs: int, hidden: int, dtype: str, repeats: int
+    name: str,
+    batch: int,
+    steps: int,
+    inputs: int,
+    hidden: int,
+    dtype: str,
+    repeats: int,
+    data_input: bool = False,
 ) -> dict:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, steps, inputs)).astype(dtype)
@@ -72,7 +90,8 @@ def bench_cell(
     def training() -> None:
         unroll.train()
         unroll.forward(x)
-        unroll.backward(grad)
+        with backward_context(unroll, data_input):
+            unroll.backward(grad)
 
     tokens = batch * steps
     forward_s = median_seconds(inference, repeats)
@@ -97,6 +116,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--cells", default="rnn,gru,lstm")
     parser.add_argument("--json", help="also write the results to this JSON file")
+    parser.add_argument(
+        "--data-input",
+        action="store_true",
+        help="backward as for a first layer fed data: no input gradient (as the Trainer runs it)",
+    )
     args = parser.parse_args(argv)
     print(
         f"minitorch_rnn {mt.__version__}, numpy {np.__version__}, {platform.processor() or platform.machine()}; "
@@ -108,7 +132,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     results = []
     for name in args.cells.split(","):
         row = bench_cell(
-            name, args.batch, args.steps, args.input, args.hidden, args.dtype, args.repeats
+            name,
+            args.batch,
+            args.steps,
+            args.input,
+            args.hidden,
+            args.dtype,
+            args.repeats,
+            args.data_input,
         )
         results.append(row)
         print(

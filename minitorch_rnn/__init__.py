@@ -6,7 +6,7 @@ Every public name is re-exported here, flat::
     model = mt.Sequential(mt.Dense(2, 8), mt.Tanh(), mt.Dense(8, 1), mt.Logistic())
 """
 
-from . import datasets, generate, init, interop, optim
+from . import datasets, functional, generate, init, interop, optim
 from .dtype import get_default_dtype, set_default_dtype
 from .gradcheck import gradcheck
 from .layers import Dense, Dropout, Embedding, Logistic, MeanPool, ReLU, Sigmoid, Softmax, Tanh
@@ -76,6 +76,7 @@ __all__ = [
     "clip_grad_norm",
     "clip_grad_value",
     "datasets",
+    "functional",
     "generate",
     "get_default_dtype",
     "gradcheck",

@@ -3,14 +3,12 @@ r"""Activations and their derivatives, for cell authors (``mt.functional``).
 Every derivative is computed from the function's **output** ``y`` — what a recurrent cell keeps in
 its cache anyway — never from the pre-activation:
 
-=================  ==========================================  ==========================================
-function           :math:`y = f(a)`                            :math:`f'(a)` from :math:`y`
-=================  ==========================================  ==========================================
-``sigmoid``        :math:`1 / (1 + e^{-a})`                    :math:`y (1 - y)`
-``tanh``           :math:`\tanh a`                             :math:`1 - y^2`
-``hard_sigmoid``   :math:`\mathrm{clip}(0.2 a + 0.5, 0, 1)`    :math:`0.2` if :math:`0 < y < 1`, else 0
-``relu``           :math:`\max(a, 0)`                          :math:`1` if :math:`y > 0`, else 0
-=================  ==========================================  ==========================================
+| function | :math:`y = f(a)` | :math:`f'(a)` from :math:`y` |
+| --- | --- | --- |
+| ``sigmoid`` | :math:`1 / (1 + e^{-a})` | :math:`y (1 - y)` |
+| ``tanh`` | :math:`\tanh a` | :math:`1 - y^2` |
+| ``hard_sigmoid`` | :math:`\mathrm{clip}(0.2 a + 0.5, 0, 1)` | :math:`0.2` if :math:`0 < y < 1`, else 0 |
+| ``relu`` | :math:`\max(a, 0)` | :math:`1` if :math:`y > 0`, else 0 |
 
 Each takes ``out=``: pass the input itself (``sigmoid(a, out=a)``) or a scratch array to work in
 place without allocating, which is what the built-in cells do on their hot path. The result keeps

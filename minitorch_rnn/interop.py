@@ -38,6 +38,7 @@ from .layers.embedding import Embedding
 from .module import Module, Sequential
 from .recurrent.cells import GRUCell, LSTMCell, RNNCell
 from .recurrent.stacked import GRU, LSTM, RNN, RecurrentStack
+from .recurrent.unroll import Unroll
 
 __all__ = ["from_torch", "to_torch"]
 
@@ -324,14 +325,15 @@ def _cell_to_torch(torch: Any, cell: Module) -> Any:
 def _stack_to_torch(torch: Any, stack: RecurrentStack, batch_first: bool) -> Any:
     nn = torch.nn
     name = type(stack).__name__
-    first_cell = stack._unrolls()[0].cell
+    unrolls = [module for module in stack.modules() if isinstance(module, Unroll)]
+    first_cell = unrolls[0].cell
     _check_cell_options(first_cell, name)
     if not stack.return_sequences:
         raise ValueError(
             f"to_torch: {name} with return_sequences=False has no torch counterpart (torch's "
             "recurrent modules always return every step); convert a return_sequences=True copy"
         )
-    if any(unroll.stateful for unroll in stack._unrolls()):
+    if any(unroll.stateful for unroll in unrolls):
         raise ValueError(f"to_torch: a stateful {name} has no torch counterpart")
     options: dict[str, Any] = {
         "num_layers": stack.num_layers,

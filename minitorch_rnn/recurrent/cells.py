@@ -11,8 +11,9 @@ converted ``torch.nn.*Cell`` state dict loads unchanged. The derivations are in 
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -107,6 +108,14 @@ class RecurrentCell(Module):
     """Names of the state arrays, each ``(B, H)``; the first is the output (``("h", "c")`` for an
     LSTM; any number >= 1)."""
 
+    takes_input_grad: ClassVar[bool] = True
+    """Whether this class's :meth:`accumulate_grads` declares the ``input_grad`` keyword (set for
+    every subclass; one without it is called without it and computes the input gradient)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.takes_input_grad = "input_grad" in inspect.signature(cls.accumulate_grads).parameters
+
     def __init__(
         self,
         input_size: int,
@@ -127,7 +136,10 @@ class RecurrentCell(Module):
             )
         self.input_size = check_size(input_size, name, "input_size")
         self.hidden_size = check_size(hidden_size, name, "hidden_size")
-        self._initializer = initializers.recurrent_scheme(init, self.hidden_size, name)
+        initializers.recurrent_scheme(init, self.hidden_size, name)  # refuses an unknown name now
+        self._init = (
+            init  # the scheme's name (or callable), not a closure: the cell stays picklable
+        )
         self._init_rng = initializers.as_generator(seed)
         self._init_dtype = as_float_dtype(dtype)
         rows = self.num_gates * self.hidden_size
@@ -141,7 +153,7 @@ class RecurrentCell(Module):
 
     def _check_protocol(self, name: str) -> None:
         gates, names = self.num_gates, self.state_names
-        if not isinstance(gates, int) or isinstance(gates, bool) or gates < 1:
+        if not is_int(gates) or gates < 1:
             raise TypeError(f"{name}: num_gates must be a positive int, got {gates!r}")
         if (
             not isinstance(names, tuple)
@@ -161,7 +173,8 @@ class RecurrentCell(Module):
         ``"pytorch"``); a callable ``init`` receives the name. The random state and dtype are the
         cell's.
         """
-        value = np.asarray(self._initializer(name, shape, self._init_rng, self._init_dtype))
+        scheme = initializers.recurrent_scheme(self._init, self.hidden_size, type(self).__name__)
+        value = np.asarray(scheme(name, shape, self._init_rng, self._init_dtype))
         if value.shape != tuple(shape):
             raise ValueError(
                 f"{type(self).__name__}: init returned shape {value.shape} for {name}, "

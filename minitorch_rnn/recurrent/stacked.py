@@ -280,8 +280,9 @@ class RecurrentStack(Module):
         return grad
 
     def extra_repr(self) -> str:
+        cell = "" if isinstance(self, _FixedCellStack) else f"{self.cell_class.__name__}, "
         return (
-            f"{self.cell_class.__name__}, {self.input_size}, {self.hidden_size}, "
+            f"{cell}{self.input_size}, {self.hidden_size}, "
             f"num_layers={self.num_layers}, bidirectional={self.num_directions == 2}, "
             f"dropout={self.dropout}, return_sequences={self.return_sequences}"
         )

@@ -10,7 +10,6 @@ products after the backward loop — per step only the recurrent product and ele
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,7 +66,8 @@ class Unroll(Module):
     Attributes
     ----------
     state
-        Final state of the last ``forward`` (``h`` or ``(h, c)``, each ``(B, H)``): each sample's
+        Final state of the last ``forward`` (``h``, or a tuple with one array per state name such as
+        ``(h, c)``, each ``(B, H)``): each sample's
         last valid state when ``lengths`` were given.
     grad_initial_state
         Gradient of the loss w.r.t. the initial state, set by ``backward``.
@@ -143,7 +143,7 @@ class Unroll(Module):
         Parameters
         ----------
         x : (B, T, input_size)
-        state : initial state, ``h`` or ``(h, c)`` each ``(B, H)``; default zeros, or the carried
+        state : initial state, ``h`` or a tuple such as ``(h, c)``, each ``(B, H)``; default zeros, or the carried
             state when ``stateful``.
         lengths : (B,) ints in ``1..T``, optional
             Valid steps of each sample of a padded batch. Past its length a sample's state stays
@@ -251,7 +251,7 @@ class Unroll(Module):
         Parameters
         ----------
         grad_output : (B, T, H) if ``return_sequences`` else (B, H)
-        grad_state : gradient arriving at the final state (``h`` or ``(h, c)``), optional.
+        grad_state : gradient arriving at the final state (like :attr:`state`), optional.
 
         Returns
         -------
@@ -436,23 +436,11 @@ def _accumulate_grads(
     whose ``accumulate_grads`` takes no ``input_grad`` keyword computes it anyway)."""
     if input_grad:
         return cell.accumulate_grads(grad_preact, x, state_prev, cache)
-    if _takes_input_grad(type(cell)):
+    if cell.takes_input_grad:
         cell.accumulate_grads(grad_preact, x, state_prev, cache, input_grad=False)
     else:
         cell.accumulate_grads(grad_preact, x, state_prev, cache)
     return None
-
-
-def _takes_input_grad(cell_class: type[RecurrentCell]) -> bool:
-    """Whether the class's ``accumulate_grads`` declares the ``input_grad`` keyword (cached)."""
-    known = _TAKES_INPUT_GRAD.get(cell_class)
-    if known is None:
-        known = "input_grad" in inspect.signature(cell_class.accumulate_grads).parameters
-        _TAKES_INPUT_GRAD[cell_class] = known
-    return known
-
-
-_TAKES_INPUT_GRAD: dict[type, bool] = {}
 
 
 def _squared_norms(grad_h: np.ndarray) -> np.ndarray:

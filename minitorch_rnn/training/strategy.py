@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..module import Module, accepts_lengths
+from ..module import Module, accepts_lengths, input_grad_needed
 
 if TYPE_CHECKING:
     from .trainer import Trainer
@@ -74,7 +74,8 @@ def forward_backward(
     value = float(loss.forward(pred, y) if mask is None else loss.forward(pred, y, mask=mask))
     if not math.isfinite(value):
         raise NonFiniteLossError(f"non-finite loss ({value})")
-    model.backward(loss.backward())
+    with input_grad_needed(model, False):  # the input is data: it needs no gradient
+        model.backward(loss.backward())
     return pred, value
 
 

@@ -447,3 +447,37 @@ def test_a_rejected_bidirectional_backward_keeps_both_traces(rng: np.random.Gene
     assert all(not p.grad.any() for p in bidirectional.parameters())
     np.testing.assert_array_equal(bidirectional.backward(grad), expected)
     assert_same_gradients(bidirectional, reference)
+
+
+@pytest.mark.parametrize(
+    ("build", "argument", "value"),
+    [
+        (lambda v: mt.RNNCell(v, 4), "input_size", 3.0),
+        (lambda v: mt.GRUCell(3, v), "hidden_size", 2.5),
+        (lambda v: mt.LSTMCell(True, 4), "input_size", True),
+        (lambda v: mt.RNN(3, v), "hidden_size", 2.5),
+        (lambda v: mt.GRU(v, 4), "input_size", "3"),
+        (lambda v: mt.LSTM(3, 4, num_layers=v), "num_layers", 2.0),
+        (lambda v: mt.RecurrentStack(mt.RNNCell, 3, 4, num_layers=v), "num_layers", True),
+    ],
+)
+def test_sizes_must_be_integers_not_floats_or_bools(build: Any, argument: str, value: Any) -> None:
+    with pytest.raises(
+        TypeError, match=rf": {argument} must be an int, got {re.escape(repr(value))}"
+    ):
+        build(value)
+
+
+def test_recurrent_stack_refuses_a_cell_class_that_is_not_a_recurrent_cell() -> None:
+    with pytest.raises(
+        TypeError, match="RecurrentStack: cell_class must be a subclass of RecurrentCell"
+    ):
+        mt.RecurrentStack(mt.Dense, 3, 4)  # type: ignore[arg-type]
+
+
+def test_a_cell_class_with_a_malformed_protocol_is_refused_by_name() -> None:
+    class NoStates(mt.RecurrentCell):
+        state_names = ()
+
+    with pytest.raises(TypeError, match="NoStates: state_names must be a non-empty tuple"):
+        NoStates(3, 4)

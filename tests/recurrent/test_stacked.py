@@ -237,3 +237,34 @@ def test_float32_stack_stays_float32_with_float64_input(
 
 def test_stacks_default_to_float32() -> None:
     assert all(p.dtype == np.float32 for p in mt.LSTM(3, 4, num_layers=2).parameters())
+
+
+@pytest.mark.parametrize(
+    ("stack_class", "cell_class", "options"),
+    [
+        (mt.RNN, mt.RNNCell, {"nonlinearity": "relu"}),
+        (mt.GRU, mt.GRUCell, {"reset_after": False}),
+        (mt.LSTM, mt.LSTMCell, {"forget_bias": 1.0}),
+    ],
+)
+def test_rnn_gru_lstm_are_recurrent_stacks_of_their_cell(
+    stack_class: Any, cell_class: Any, options: dict
+) -> None:
+    fixed = stack_class(3, 4, num_layers=2, bidirectional=True, seed=0, **options)
+    generic = mt.RecurrentStack(
+        cell_class, 3, 4, num_layers=2, bidirectional=True, seed=0, **options
+    )
+    assert isinstance(fixed, mt.RecurrentStack)
+    assert list(fixed.state_dict()) == list(generic.state_dict())
+    for name, value in fixed.state_dict().items():
+        np.testing.assert_array_equal(value, generic.state_dict()[name], err_msg=name)
+    x = np.random.default_rng(0).standard_normal((2, 5, 3))
+    np.testing.assert_array_equal(fixed.forward(x), generic.forward(x))
+
+
+def test_stack_structure_is_its_registered_modules_in_order() -> None:
+    stack = mt.GRU(3, 4, num_layers=3, dropout=0.5, seed=0)
+    assert list(stack._modules) == ["layer0", "dropout0", "layer1", "dropout1", "layer2"]
+    assert not hasattr(stack, "_blocks") and not hasattr(stack, "_dropouts")
+    # the aliased parameters are the cells' own objects, not copies
+    assert stack.weight_hh_l2 is stack.layer2.cell.weight_hh
