@@ -63,15 +63,15 @@ def summary(
     --------
     >>> import minitorch_rnn as mt
     >>> model = mt.Sequential(mt.LSTM(2, 8, seed=0), mt.Dense(8, 1, seed=0))
-    >>> print(mt.summary(model, input_shape=(4, 10, 2)))  # doctest: +NORMALIZE_WHITESPACE
-    Module (type)                  Output shape   Params
-    ====================================================
-    (Sequential)                   (4, 10, 1)        393
-      0 (LSTM)                     (4, 10, 8)        384
-        0.layer0 (Unroll)          (4, 10, 8)        384
-          0.layer0.cell (LSTMCell) -                 384
-      1 (Dense)                    (4, 10, 1)          9
-    ====================================================
+    >>> print(mt.summary(model, input_shape=(4, 10, 2)))
+    Module (type)                    Output shape   Params
+    ======================================================
+    (Sequential)                     (4, 10, 1)        393
+      0 (LSTM)                       (4, 10, 8)        384
+        0.layer0 (Unroll)            (4, 10, 8)        384
+          0.layer0.cell (LSTMCell)   -                 384
+      1 (Dense)                      (4, 10, 1)          9
+    ======================================================
     Total params: 393
     Trainable params: 393
     Non-trainable params: 0
