@@ -191,6 +191,7 @@ def test_torch_options_without_counterpart_are_refused(module, words):
         (mt.GRUCell(2, 3, reset_after=False), "reset_after=False"),
         (mt.LSTM(2, 3, return_sequences=False), "return_sequences=False"),
         (mt.GRU(2, 3, stateful=True), "stateful"),
+        (mt.LSTMCell(2, 3, gate="hard_sigmoid"), "gate='hard_sigmoid'"),
     ],
 )
 def test_our_options_without_torch_counterpart_are_refused(module, words):
@@ -201,3 +202,16 @@ def test_our_options_without_torch_counterpart_are_refused(module, words):
 def test_importing_the_package_does_not_import_torch():
     code = "import sys, minitorch_rnn, minitorch_rnn.interop; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_stack_without_biases_round_trips():
+    theirs = nn.LSTM(3, 4, bias=False, batch_first=True, dtype=torch.float64)
+    ours = interop.from_torch(theirs)
+    assert set(ours.state_dict()) == {"weight_ih_l0", "weight_hh_l0"}
+    x = _inputs((2, 5, 3), np.float64)
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x))[0].numpy()
+    np.testing.assert_allclose(ours.forward(x), expected, **TOLERANCE[np.float64])
+    back = interop.to_torch(ours)
+    assert back.bias is False
+    assert all(torch.equal(back.state_dict()[k], v) for k, v in theirs.state_dict().items())

@@ -60,7 +60,8 @@ class GradientFlow(Callback):
     Recording is switched on when training begins (``on_train_begin``) and each layer's previous
     ``record_grad_norms`` is put back when it ends. The norms come from backward passes run in
     this process: with a strategy that runs them elsewhere (``RayStrategy``) nothing is recorded
-    and a ``RuntimeError`` says so.
+    and a ``RuntimeError`` says so. If ``fit`` ends with an exception the Trainer calls no
+    ``on_train_end``, so the layers keep recording; set ``record_grad_norms`` back yourself then.
 
     Examples
     --------
