@@ -6,7 +6,7 @@ Every public name is re-exported here, flat::
     model = mt.Sequential(mt.Dense(2, 8), mt.Tanh(), mt.Dense(8, 1), mt.Logistic())
 """
 
-from . import datasets, functional, generate, init, optim
+from . import datasets, functional, generate, init, interop, optim
 from .dtype import get_default_dtype, set_default_dtype
 from .gradcheck import gradcheck
 from .layers import Dense, Dropout, Embedding, Logistic, MeanPool, ReLU, Sigmoid, Softmax, Tanh
@@ -26,6 +26,7 @@ from .recurrent import (
     Unroll,
 )
 from .serialization import load, save
+from .summary import summary
 from .training import (
     NonFiniteError,
     StreamLoader,
@@ -80,10 +81,12 @@ __all__ = [
     "get_default_dtype",
     "gradcheck",
     "init",
+    "interop",
     "load",
     "metrics",
     "optim",
     "pad_sequences",
     "save",
     "set_default_dtype",
+    "summary",
 ]

@@ -2,9 +2,11 @@
 
 - :mod:`.dinos`: 1,536 dinosaur names, a newline-led character vocabulary, a bigram baseline;
 - :mod:`.subtraction`: every pair ``a >= b`` of N-bit numbers as bit sequences;
-- :mod:`.sentiment`: negation-aware sentiment sentences where word order matters.
+- :mod:`.sentiment`: negation-aware sentiment sentences where word order matters;
+- :mod:`.adding`: the adding problem, a long-range memory task.
 """
 
+from .adding import adding_problem
 from .dinos import (
     CharVocabulary,
     bigram_cross_entropy,
@@ -18,6 +20,7 @@ from .subtraction import bits_to_int, format_example, int_to_bits, subtraction_d
 __all__ = [
     "CharVocabulary",
     "SentimentData",
+    "adding_problem",
     "bigram_cross_entropy",
     "bits_to_int",
     "encode_names",

@@ -32,6 +32,7 @@ from .common import (
     finish,
     positive_float,
     positive_int,
+    show_summary,
 )
 
 
@@ -146,6 +147,7 @@ def run(args: argparse.Namespace) -> int:
         stateful=True,
         seed=args.seed,
     )
+    show_summary(args, model, (args.batch_size, args.seq_len))
     callbacks: list[Callback] = [PrintSample(vocabulary, args.sample_length, args.seed)]
     if args.minutes:
         callbacks.append(TimeBudget(args.minutes))

@@ -93,6 +93,22 @@ def add_common_arguments(
         "--plot", metavar="FILE.png", help="draw the training curves (needs matplotlib)"
     )
     group.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_summary_argument(group)
+
+
+def add_summary_argument(parser: Any) -> None:
+    """``--summary``: print the model's :func:`~minitorch_rnn.summary` table before training."""
+    parser.add_argument(
+        "--summary", action="store_true", help="print the model summary table before training"
+    )
+
+
+def show_summary(args: argparse.Namespace, model: Any, input_shape: tuple[int, ...]) -> None:
+    """Print ``summary(model, input_shape)`` when ``--summary`` was given."""
+    if getattr(args, "summary", False):
+        from ..summary import summary
+
+        print(summary(model, input_shape))
 
 
 def make_cell(kind: str, input_size: int, hidden_size: int, seed: Any) -> RecurrentCell:

@@ -38,6 +38,7 @@ from .common import (
     finish,
     positive_float,
     positive_int,
+    show_summary,
 )
 
 MAX_NAME_LENGTH = 50  # the source documents stop a sample at 50 characters
@@ -155,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     model = build_char_model(
         vocabulary.size, args.embedding_dim, args.cell, args.hidden, seed=args.seed
     )
+    show_summary(args, model, (1, x.shape[1]))
     trainer = Trainer(
         model,
         CrossEntropyLoss(reduction="batch_mean"),

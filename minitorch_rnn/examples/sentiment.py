@@ -28,7 +28,14 @@ from ..optim import Adam
 from ..recurrent.unroll import Unroll
 from ..serialization import save
 from ..training import Trainer
-from .common import add_common_arguments, check_outputs, finish, make_cell, positive_int
+from .common import (
+    add_common_arguments,
+    check_outputs,
+    finish,
+    make_cell,
+    positive_int,
+    show_summary,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -104,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         f"{test.negated.mean():.0%} of held-out sentences are negations never seen in training"
     )
     recurrent = recurrent_model(len(vocabulary), args)
+    show_summary(args, recurrent, (1, train.x.shape[1]))
     history, rnn_all, rnn_negated = train_and_score(args.cell.upper(), recurrent, train, test, args)
     bow_history, bow_all, bow_negated = train_and_score(
         "bag-of-words", bag_of_words_model(len(vocabulary), args), train, test, args

@@ -25,7 +25,7 @@ from ..recurrent.unroll import Unroll
 from ..serialization import save
 from ..training import Trainer
 from ..training.callbacks import EarlyStopping
-from .common import CLIError, add_common_arguments, check_outputs, finish, make_cell
+from .common import CLIError, add_common_arguments, check_outputs, finish, make_cell, show_summary
 
 
 def register(subparsers: Any) -> None:
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--bits must be between 1 and {MAX_BITS}, got {args.bits}")
     x, y, a, b = subtraction_dataset(args.bits)
     model = build_model(args)
+    show_summary(args, model, (1, args.bits, 2))
     print(
         f"{len(x)} pairs of {args.bits}-bit numbers; {args.cell.upper()} ({args.activation}) with "
         f"{args.hidden} units, {'no biases' if args.no_bias else 'biases'}"

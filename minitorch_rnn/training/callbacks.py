@@ -32,6 +32,7 @@ from .history import History
 __all__ = [
     "Callback",
     "EarlyStopping",
+    "GradientFlow",
     "History",
     "LearningRateScheduler",
     "ModelCheckpoint",
@@ -46,6 +47,7 @@ class TrainerLike(Protocol):
 
     model: Module
     stop_training: bool
+    history: History
 
     def save_checkpoint(self, path: str | os.PathLike[str], **meta: Any) -> None: ...
 
@@ -355,3 +357,7 @@ class LearningRateScheduler(Callback):
             self.scheduler.load_state_dict(
                 {key: np.asarray(value) for key, value in state["scheduler"].items()}
             )
+
+
+# Defined in its own file (it needs the recurrent layers); importable from here like the rest.
+from .gradient_flow import GradientFlow  # noqa: E402
