@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import DTypeLike
 
-_SUPPORTED = (np.dtype(np.float32), np.dtype(np.float64))
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 _default_dtype: np.dtype = np.dtype(np.float32)
 
 
@@ -27,7 +27,7 @@ def as_float_dtype(dtype: DTypeLike | None) -> np.dtype:
         resolved = np.dtype(dtype)
     except TypeError as error:
         raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from error
-    if resolved not in _SUPPORTED:
+    if resolved not in FLOAT_DTYPES:
         raise TypeError(f"dtype must be float32 or float64, got {resolved}")
     return resolved
 

@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .dtype import as_float_dtype
+from .validation import is_int
 
 __all__ = ["as_generator", "normal", "orthogonal", "uniform", "xavier_uniform", "zeros"]
 
@@ -24,7 +25,7 @@ def as_generator(seed: Seed) -> np.random.Generator:
     """Return ``seed`` itself if it is a Generator, else a new Generator seeded with it."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None and not isinstance(seed, (int, np.integer)):
+    if seed is not None and not is_int(seed):
         raise TypeError(
             f"seed must be an int, a numpy Generator or None, got {type(seed).__name__}"
         )

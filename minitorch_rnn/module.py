@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .dtype import as_float_dtype
+from .validation import check_keys, staged_arrays
 
 __all__ = ["Module", "Parameter", "Sequential"]
 
@@ -222,30 +223,12 @@ class Module:
         ValueError
             Listing every key whose shape differs, or whose value is not a finite float array.
         """
+        owner = f"{type(self).__name__}.load_state_dict"
         own = dict(self.named_parameters())
-        missing = sorted(set(own) - set(state))
-        unexpected = sorted(set(state) - set(own))
-        if strict and (missing or unexpected):
-            raise KeyError(
-                f"{type(self).__name__}.load_state_dict: missing keys {missing}, "
-                f"unexpected keys {unexpected}"
-            )
-        staged: dict[str, np.ndarray] = {}
-        problems: list[str] = []
-        for name, parameter in own.items():
-            if name not in state:
-                continue
-            value = np.asarray(state[name])
-            if value.dtype.kind not in "iuf":
-                problems.append(f"{name}: expected a float array, got dtype {value.dtype}")
-            elif value.shape != parameter.shape:
-                problems.append(f"{name}: expected shape {parameter.shape}, got {value.shape}")
-            elif not np.isfinite(value).all():
-                problems.append(f"{name}: contains NaN or inf")
-            else:
-                staged[name] = value.astype(parameter.dtype, copy=True)
-        if problems:
-            raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
+        if strict:
+            check_keys(owner, own, state, error=KeyError)
+        present = {name: (p.shape, p.dtype) for name, p in own.items() if name in state}
+        staged = staged_arrays(owner, state, present, kinds="iuf")
         for name, value in staged.items():
             own[name].data[...] = value
 
@@ -279,8 +262,12 @@ def accepts_lengths(module: Module) -> bool:
 _ACCEPTS_LENGTHS: dict[type, bool] = {}
 
 
-class _Snapshot:
+class StateSnapshot:
     """The attributes of every module below ``root``, to undo a forward pass that failed midway.
+
+    The one place a snapshot stands in for validate-then-run: whether a child accepts its input
+    is known only once the children before it have run, and a forward pass changes caches,
+    carried states and random generators in ways no check can predict.
 
     Layers replace their caches by new objects, so shallow copies of their attribute dicts suffice;
     lists (a cell's remembered steps) are copied and random generators' states saved, since those
@@ -348,7 +335,7 @@ class Sequential(Module):
         If a child rejects its input, the children before it are restored to their state before
         this call, so a rejected call changes nothing.
         """
-        snapshot = _Snapshot(self)
+        snapshot = StateSnapshot(self)
         try:
             for module in self._modules.values():
                 if lengths is not None and accepts_lengths(module):
@@ -361,8 +348,45 @@ class Sequential(Module):
         return x
 
     def backward(self, grad_output: Any) -> Any:
-        """Back-propagate through the modules in reverse order."""
-        grad = grad_output
-        for module in reversed(list(self._modules.values())):
-            grad = module.backward(grad)
+        """Back-propagate through the modules in reverse order.
+
+        All or nothing: the gradients of the children that run first are accumulated apart and
+        added to their ``.grad`` only once every child has accepted the call, so a child that
+        rejects it (an ``Unroll`` whose trace was already used, say) leaves every gradient as
+        it was.
+        """
+        children = list(self._modules.values())
+        # The first child runs last; like every layer, it checks before it accumulates.
+        staging = _StagedGrads(children[1:])
+        try:
+            grad = grad_output
+            for module in reversed(children):
+                grad = module.backward(grad)
+        except BaseException:
+            staging.discard()
+            raise
+        staging.commit()
         return grad
+
+
+class _StagedGrads:
+    """Redirect the ``.grad`` of the parameters of ``modules`` to zeros until :meth:`commit`
+    adds what was accumulated, or :meth:`discard` drops it (validate-then-run for a chain whose
+    later links can only be checked by running the earlier ones)."""
+
+    def __init__(self, modules: list[Module]) -> None:
+        self._saved: dict[int, tuple[Parameter, np.ndarray]] = {}
+        for module in modules:
+            for _, parameter in module.named_parameters():
+                if id(parameter) not in self._saved:
+                    self._saved[id(parameter)] = (parameter, parameter.grad)
+                    parameter.grad = np.zeros_like(parameter.grad)
+
+    def commit(self) -> None:
+        for parameter, grad in self._saved.values():
+            grad += parameter.grad
+            parameter.grad = grad
+
+    def discard(self) -> None:
+        for parameter, grad in self._saved.values():
+            parameter.grad = grad

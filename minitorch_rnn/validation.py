@@ -5,20 +5,18 @@ Each check raises before any state is touched and names the layer, what it expec
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
-from .dtype import get_default_dtype
+from .dtype import FLOAT_DTYPES, get_default_dtype
 
 _NUMERIC_KINDS = "biuf"
 
 
 class NonFiniteInputError(ValueError):
     """An input holds NaN or inf (a ``ValueError``; the Trainer reports it as non-finite)."""
-
-
-_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def is_int(value: Any) -> bool:
@@ -59,7 +57,7 @@ def float_input(
         raise TypeError(f"{layer}: {name} must be a real numeric array, got dtype {array.dtype}")
     if dtype is None:
         # float16 and long double are not supported dtypes: they go to the default like integers.
-        dtype = array.dtype if array.dtype in _FLOAT_DTYPES else get_default_dtype()
+        dtype = array.dtype if array.dtype in FLOAT_DTYPES else get_default_dtype()
     array = array.astype(dtype, copy=False)
     if check_finite and not np.isfinite(array).all():
         raise NonFiniteInputError(f"{layer}: {name} contains NaN or inf")
@@ -113,3 +111,62 @@ def grad_input(grad: Any, layer: str, shape: tuple[int, ...], dtype: np.dtype) -
 def no_forward_error(layer: str) -> RuntimeError:
     """The error every ``backward`` raises when there is no matching ``forward``."""
     return RuntimeError(f"{layer}: backward called before forward (no cached forward pass)")
+
+
+def key_mismatch(expected: Iterable[str], given: Iterable[Any]) -> str | None:
+    """``"missing keys [...], unexpected keys [...]"`` for two key sets that differ, else None."""
+    expected_set, given_set = set(expected), set(given)
+    missing = sorted(expected_set - given_set)
+    # key=repr: a non-str key (a mistake) is reported, not a sorting error.
+    unexpected = sorted(given_set - expected_set, key=repr)
+    if not missing and not unexpected:
+        return None
+    return f"missing keys {missing}, unexpected keys {unexpected}"
+
+
+def check_keys(
+    owner: str,
+    expected: Iterable[str],
+    given: Iterable[Any],
+    *,
+    error: type[Exception] = ValueError,
+) -> None:
+    """Raise ``error`` naming the missing and unexpected keys of a state dict, if any.
+
+    ``owner`` starts the message, e.g. ``"Adam.load_state_dict"``.
+    """
+    mismatch = key_mismatch(expected, given)
+    if mismatch is not None:
+        raise error(f"{owner}: {mismatch}")
+
+
+def staged_arrays(
+    owner: str,
+    values: Mapping[str, Any],
+    targets: Mapping[str, tuple[tuple[int, ...], np.dtype]],
+    *,
+    kinds: str = "f",
+) -> dict[str, np.ndarray]:
+    """Check every ``values[key]`` for ``key`` in ``targets`` and return copies to assign.
+
+    The validate-before-assigning half of every all-or-nothing ``load_state_dict``: each value
+    must be an array of dtype kind in ``kinds`` (``"f"``: float; ``"iuf"``: integers too), of
+    exactly the target's shape, and finite. Every problem is collected and reported in one
+    ``ValueError`` starting with ``owner``; otherwise the values come back cast to the targets'
+    dtypes (copies, so that the caller's arrays are never aliased).
+    """
+    staged: dict[str, np.ndarray] = {}
+    problems: list[str] = []
+    for key, (shape, dtype) in targets.items():
+        value = np.asarray(values[key])
+        if value.dtype.kind not in kinds:
+            problems.append(f"{key}: expected a float array, got dtype {value.dtype}")
+        elif value.shape != shape:
+            problems.append(f"{key}: expected shape {shape}, got {value.shape}")
+        elif not np.isfinite(value).all():
+            problems.append(f"{key}: contains NaN or inf")
+        else:
+            staged[key] = value.astype(dtype, copy=True)
+    if problems:
+        raise ValueError(f"{owner}: " + "; ".join(problems))
+    return staged

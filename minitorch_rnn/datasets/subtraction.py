@@ -14,6 +14,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from ..dtype import as_float_dtype
+from ..validation import is_int
 
 __all__ = ["MAX_BITS", "bits_to_int", "format_example", "int_to_bits", "subtraction_dataset"]
 
@@ -27,7 +28,7 @@ _INT64_BITS = 62
 
 
 def _check_bits(bits: Any, owner: str, limit: int) -> int:
-    if not isinstance(bits, (int, np.integer)) or isinstance(bits, bool):
+    if not is_int(bits):
         raise TypeError(f"{owner}: bits must be an int, got {type(bits).__name__}")
     if not 1 <= bits <= limit:
         raise ValueError(f"{owner}: bits must be between 1 and {limit}, got {bits}")

@@ -3,9 +3,13 @@
 Update rules and learning-rate sequences equal :mod:`torch.optim`'s of the same name and arguments.
 """
 
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
 from .clip import clip_grad_norm, clip_grad_value
-from .optimizers import SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop
+from .optimizer import NonFiniteStepError, Optimizer
+from .rmsprop import RMSprop
 from .schedulers import CosineAnnealingLR, ExponentialLR, LRScheduler, ReduceLROnPlateau, StepLR
+from .sgd import SGD
 
 __all__ = [
     "SGD",
@@ -15,6 +19,7 @@ __all__ = [
     "CosineAnnealingLR",
     "ExponentialLR",
     "LRScheduler",
+    "NonFiniteStepError",
     "Optimizer",
     "RMSprop",
     "ReduceLROnPlateau",

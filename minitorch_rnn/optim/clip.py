@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from .optimizers import coerce_scalar, parameter_list
+from .hyper import coerce_scalar
+from .optimizer import parameter_list
 
 __all__ = ["clip_grad_norm", "clip_grad_value"]
 

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from .optimizers import Optimizer, check_keys, coerce_scalar
+from ..validation import check_keys
+from .hyper import Declared, coerce_scalar, hyper, leading
+from .optimizer import Optimizer
 
 __all__ = [
     "CosineAnnealingLR",
@@ -29,43 +31,36 @@ __all__ = [
 ]
 
 
-class _SchedulerState:
+class _SchedulerState(Declared):
     """Flat state-dict machinery shared by every scheduler.
 
-    Subclasses list their saved attributes in :attr:`state_kinds` (name -> kind, see
-    :func:`~minitorch_rnn.optim.optimizers.coerce_scalar`) and check a complete set of values
-    in :meth:`_check_values`, which the constructor and :meth:`load_state_dict` both use.
+    Subclasses declare their arguments and their progress (``init=False``) with
+    :func:`~minitorch_rnn.optim.hyper.hyper`; both are saved by :meth:`state_dict`, and
+    :meth:`_progress_start` gives the progress its values at construction.
     """
 
-    state_kinds: ClassVar[dict[str, str]] = {}
-    last_lr: float
+    optimizer: Optimizer = leading()
+    last_epoch: int = hyper(minimum=0, init=False)
+    last_lr: float = hyper(init=False)
 
-    def __init__(self, optimizer: Optimizer) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        optimizer, values = self._bind(args, kwargs)
         if not isinstance(optimizer, Optimizer):
             raise TypeError(
                 f"{type(self).__name__}: expected an Optimizer, got {type(optimizer).__name__}"
             )
+        start = coerce_scalar(optimizer.lr, "float", f"{type(self).__name__}: optimizer.lr")
+        progress = self._progress_start(start, values)
+        self._assign(self._checked({**values, **progress}))
         self.optimizer = optimizer
 
-    def _check_values(self, values: Mapping[str, Any]) -> None:
-        """Raise ``ValueError`` if a value is out of range."""
-
-    def _set_checked(self, raw: Mapping[str, Any], where: str) -> None:
-        values = {
-            name: coerce_scalar(raw[name], kind, f"{where}: {name}")
-            for name, kind in self.state_kinds.items()
-        }
-        self._check_values(values)
-        for name, value in values.items():
-            setattr(self, name, value)
-
-    def _require(self, condition: bool, message: str) -> None:
-        if not condition:
-            raise ValueError(f"{type(self).__name__}: {message}")
+    def _progress_start(self, lr: float, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The progress values of a new scheduler of an optimiser at rate ``lr``."""
+        return {"last_epoch": 0, "last_lr": lr}
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Hyper-parameters and progress as 0-d arrays (no optimiser, no ``lr``)."""
-        return {name: np.asarray(getattr(self, name)) for name in self.state_kinds}
+        return {name: np.asarray(value) for name, value in self.hyper_parameters().items()}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore :meth:`state_dict` output, all or nothing.
@@ -77,14 +72,13 @@ class _SchedulerState:
         ValueError
             Naming missing or unexpected keys, or an out-of-range value.
         """
-        owner = type(self).__name__
+        where = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state, Mapping):
-            raise TypeError(
-                f"{owner}.load_state_dict: expected a mapping, got {type(state).__name__}"
-            )
-        check_keys(owner, self.state_kinds, state)
-        where = f"{owner}.load_state_dict"
-        self._set_checked({name: np.asarray(state[name]) for name in self.state_kinds}, where)
+            raise TypeError(f"{where}: expected a mapping, got {type(state).__name__}")
+        check_keys(where, self.hyper_fields, state)
+        self._assign(
+            self._checked({name: np.asarray(state[name]) for name in self.hyper_fields}, where)
+        )
 
     def get_last_lr(self) -> float:
         """The learning rate set by the latest ``step`` (the optimiser's at construction)."""
@@ -105,15 +99,10 @@ class LRScheduler(_SchedulerState):
         Number of ``step()`` calls so far.
     """
 
-    base_lr: float
-    last_epoch: int
+    base_lr: float = hyper(init=False)
 
-    def __init__(self, optimizer: Optimizer, **hyper: Any) -> None:
-        super().__init__(optimizer)
-        start = coerce_scalar(optimizer.lr, "float", f"{type(self).__name__}: optimizer.lr")
-        self._set_checked(
-            {**hyper, "base_lr": start, "last_epoch": 0, "last_lr": start}, type(self).__name__
-        )
+    def _progress_start(self, lr: float, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {**super()._progress_start(lr, values), "base_lr": lr}
 
     def _next_lr(self, current_lr: float) -> float:
         raise NotImplementedError(f"{type(self).__name__} does not implement _next_lr")
@@ -124,9 +113,6 @@ class LRScheduler(_SchedulerState):
         self.last_epoch += 1
         self.last_lr = self._next_lr(current)
         self.optimizer.lr = self.last_lr
-
-
-_PROGRESS_KINDS = {"base_lr": "float", "last_epoch": "int", "last_lr": "float"}
 
 
 class StepLR(LRScheduler):
@@ -144,25 +130,8 @@ class StepLR(LRScheduler):
         Multiplicative factor, > 0.
     """
 
-    state_kinds: ClassVar[dict[str, str]] = {
-        "step_size": "int",
-        "gamma": "float",
-        **_PROGRESS_KINDS,
-    }
-    step_size: int
-    gamma: float
-
-    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
-        super().__init__(optimizer, step_size=step_size, gamma=gamma)
-
-    def _check_values(self, values: Mapping[str, Any]) -> None:
-        self._require(
-            values["step_size"] >= 1, f"step_size must be >= 1, got {values['step_size']}"
-        )
-        self._require(values["gamma"] > 0.0, f"gamma must be > 0, got {values['gamma']}")
-        self._require(
-            values["last_epoch"] >= 0, f"last_epoch must be >= 0, got {values['last_epoch']}"
-        )
+    step_size: int = hyper(minimum=1)
+    gamma: float = hyper(default=0.1, above=0.0)
 
     def _next_lr(self, current_lr: float) -> float:
         if self.last_epoch % self.step_size != 0:
@@ -181,17 +150,7 @@ class ExponentialLR(LRScheduler):
         Multiplicative factor, > 0.
     """
 
-    state_kinds: ClassVar[dict[str, str]] = {"gamma": "float", **_PROGRESS_KINDS}
-    gamma: float
-
-    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
-        super().__init__(optimizer, gamma=gamma)
-
-    def _check_values(self, values: Mapping[str, Any]) -> None:
-        self._require(values["gamma"] > 0.0, f"gamma must be > 0, got {values['gamma']}")
-        self._require(
-            values["last_epoch"] >= 0, f"last_epoch must be >= 0, got {values['last_epoch']}"
-        )
+    gamma: float = hyper(above=0.0)
 
     def _next_lr(self, current_lr: float) -> float:
         return current_lr * self.gamma
@@ -221,23 +180,8 @@ class CosineAnnealingLR(LRScheduler):
         Minimum rate, >= 0.
     """
 
-    state_kinds: ClassVar[dict[str, str]] = {
-        "T_max": "int",
-        "eta_min": "float",
-        **_PROGRESS_KINDS,
-    }
-    T_max: int
-    eta_min: float
-
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
-        super().__init__(optimizer, T_max=T_max, eta_min=eta_min)
-
-    def _check_values(self, values: Mapping[str, Any]) -> None:
-        self._require(values["T_max"] >= 1, f"T_max must be >= 1, got {values['T_max']}")
-        self._require(values["eta_min"] >= 0.0, f"eta_min must be >= 0, got {values['eta_min']}")
-        self._require(
-            values["last_epoch"] >= 0, f"last_epoch must be >= 0, got {values['last_epoch']}"
-        )
+    T_max: int = hyper(minimum=1)
+    eta_min: float = hyper(default=0.0, minimum=0.0)
 
     def _next_lr(self, current_lr: float) -> float:
         epoch, period = self.last_epoch, self.T_max
@@ -289,82 +233,25 @@ class ReduceLROnPlateau(_SchedulerState):
         Progress counters, as in PyTorch.
     """
 
-    state_kinds: ClassVar[dict[str, str]] = {
-        "mode": "str",
-        "factor": "float",
-        "patience": "int",
-        "threshold": "float",
-        "threshold_mode": "str",
-        "cooldown": "int",
-        "min_lr": "float",
-        "eps": "float",
-        "best": "real",
-        "num_bad_epochs": "int",
-        "cooldown_counter": "int",
-        "last_epoch": "int",
-        "last_lr": "float",
-    }
-    mode: str
-    factor: float
-    patience: int
-    threshold: float
-    threshold_mode: str
-    cooldown: int
-    min_lr: float
-    eps: float
-    best: float
-    num_bad_epochs: int
-    cooldown_counter: int
-    last_epoch: int
+    mode: str = hyper(default="min", choices=("min", "max"))
+    factor: float = hyper(default=0.1, above=0.0, below=1.0)
+    patience: int = hyper(default=10, minimum=0)
+    threshold: float = hyper(default=1e-4, minimum=0.0)
+    threshold_mode: str = hyper(default="rel", choices=("rel", "abs"))
+    cooldown: int = hyper(default=0, minimum=0)
+    min_lr: float = hyper(default=0.0, minimum=0.0)
+    eps: float = hyper(default=1e-8, minimum=0.0)
+    best: float = hyper(finite=False, init=False)
+    num_bad_epochs: int = hyper(minimum=0, init=False)
+    cooldown_counter: int = hyper(minimum=0, init=False)
 
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        mode: str = "min",
-        factor: float = 0.1,
-        patience: int = 10,
-        threshold: float = 1e-4,
-        threshold_mode: str = "rel",
-        cooldown: int = 0,
-        min_lr: float = 0.0,
-        eps: float = 1e-8,
-    ) -> None:
-        super().__init__(optimizer)
-        start = coerce_scalar(optimizer.lr, "float", f"{type(self).__name__}: optimizer.lr")
-        self._set_checked(
-            {
-                "mode": mode,
-                "factor": factor,
-                "patience": patience,
-                "threshold": threshold,
-                "threshold_mode": threshold_mode,
-                "cooldown": cooldown,
-                "min_lr": min_lr,
-                "eps": eps,
-                "best": math.inf if mode == "min" else -math.inf,
-                "num_bad_epochs": 0,
-                "cooldown_counter": 0,
-                "last_epoch": 0,
-                "last_lr": start,
-            },
-            type(self).__name__,
-        )
-
-    def _check_values(self, values: Mapping[str, Any]) -> None:
-        self._require(
-            values["mode"] in ("min", "max"), f"mode must be 'min' or 'max', got {values['mode']!r}"
-        )
-        self._require(
-            values["threshold_mode"] in ("rel", "abs"),
-            f"threshold_mode must be 'rel' or 'abs', got {values['threshold_mode']!r}",
-        )
-        self._require(
-            0.0 < values["factor"] < 1.0, f"factor must be in (0, 1), got {values['factor']}"
-        )
-        for name in ("patience", "cooldown", "num_bad_epochs", "cooldown_counter", "last_epoch"):
-            self._require(values[name] >= 0, f"{name} must be >= 0, got {values[name]}")
-        for name in ("threshold", "min_lr", "eps"):
-            self._require(values[name] >= 0.0, f"{name} must be >= 0, got {values[name]}")
+    def _progress_start(self, lr: float, values: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            **super()._progress_start(lr, values),
+            "best": -math.inf if values["mode"] == "max" else math.inf,
+            "num_bad_epochs": 0,
+            "cooldown_counter": 0,
+        }
 
     def _is_better(self, metric: float) -> bool:
         # The threshold moves the bar towards "better": down in min mode, up in max mode.

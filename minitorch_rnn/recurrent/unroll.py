@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..module import Module
-from ..validation import check_last_dim, check_rank, float_input, grad_input, int_input
+from ..validation import check_last_dim, check_rank, float_input, grad_input, int_input, is_int
 from .cells import Cache, RecurrentCell, State
 
 __all__ = ["Bidirectional", "Unroll"]
@@ -80,11 +80,7 @@ class Unroll(Module):
         super().__init__()
         if not isinstance(cell, RecurrentCell):
             raise TypeError(f"Unroll: cell must be a RecurrentCell, got {type(cell).__name__}")
-        if bptt_truncate is not None and (
-            not isinstance(bptt_truncate, (int, np.integer))
-            or isinstance(bptt_truncate, bool)
-            or bptt_truncate < 0
-        ):
+        if bptt_truncate is not None and (not is_int(bptt_truncate) or bptt_truncate < 0):
             raise ValueError(
                 f"Unroll: bptt_truncate must be a non-negative int or None, got {bptt_truncate!r}"
             )

@@ -4,11 +4,11 @@ from . import callbacks, metrics
 from .callbacks import (
     Callback,
     EarlyStopping,
-    History,
     LearningRateScheduler,
     ModelCheckpoint,
 )
 from .data import StreamLoader, batches, pad_sequences
+from .history import History
 from .metrics import Metric
 from .strategy import LocalStrategy, Strategy
 from .trainer import NonFiniteError, Trainer

@@ -1,4 +1,4 @@
-"""Callbacks: code that runs at fixed points of :meth:`Trainer.fit`, and the history it returns.
+"""Callbacks: code that runs at fixed points of :meth:`Trainer.fit` (``History`` is re-exported).
 
 The Trainer sets ``callback.trainer`` and calls, in the order the callbacks were given::
 
@@ -21,12 +21,13 @@ import inspect
 import math
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from .trainer import Trainer
+from ..module import Module
+from ..validation import is_int
+from .history import History
 
 __all__ = [
     "Callback",
@@ -34,28 +35,19 @@ __all__ = [
     "History",
     "LearningRateScheduler",
     "ModelCheckpoint",
+    "TrainerLike",
 ]
 
 Logs = dict[str, Any]
 
 
-class History(dict[str, list[float]]):
-    """Per-epoch values: ``history["loss"][e]`` is epoch ``e``'s training loss.
+class TrainerLike(Protocol):
+    """What a callback may use of the Trainer that runs it (the Trainer satisfies it)."""
 
-    Keys: ``"loss"``, each metric, ``"val_loss"`` and ``"val_<metric>"`` with validation data,
-    ``"lr"`` (the learning rate used during the epoch), and anything a callback added to the
-    epoch's logs.
-    """
+    model: Module
+    stop_training: bool
 
-    def append(self, logs: Mapping[str, Any]) -> None:
-        """Add one epoch's logs."""
-        for key, value in logs.items():
-            self.setdefault(key, []).append(float(value))
-
-    @property
-    def epochs(self) -> int:
-        """The number of epochs recorded."""
-        return max((len(values) for values in self.values()), default=0)
+    def save_checkpoint(self, path: str | os.PathLike[str], **meta: Any) -> None: ...
 
 
 class Callback:
@@ -63,21 +55,21 @@ class Callback:
 
     Attributes
     ----------
-    trainer : Trainer
+    trainer : TrainerLike
         The Trainer running this callback (set by the Trainer; reading it before raises
         ``RuntimeError``).
     """
 
-    _trainer: Trainer | None = None
+    _trainer: TrainerLike | None = None
 
     @property
-    def trainer(self) -> Trainer:
+    def trainer(self) -> TrainerLike:
         if self._trainer is None:
             raise RuntimeError(f"{type(self).__name__}: not attached to a Trainer")
         return self._trainer
 
     @trainer.setter
-    def trainer(self, trainer: Trainer) -> None:
+    def trainer(self, trainer: TrainerLike) -> None:
         self._trainer = trainer
 
     def on_train_begin(self, logs: Logs) -> None:
@@ -195,11 +187,7 @@ class EarlyStopping(Callback):
         restore_best_weights: bool = False,
     ) -> None:
         self._monitor = _Monitor("EarlyStopping", monitor, mode, min_delta)
-        if (
-            not isinstance(patience, (int, np.integer))
-            or isinstance(patience, bool)
-            or patience < 0
-        ):
+        if not is_int(patience) or patience < 0:
             raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
         if target is not None and not (isinstance(target, (int, float)) and math.isfinite(target)):
             raise ValueError(

@@ -17,7 +17,7 @@ from numpy.typing import DTypeLike
 
 from .. import init
 from ..dtype import get_default_dtype
-from ..validation import int_input
+from ..validation import int_input, is_int
 
 __all__ = [
     "StreamLoader",
@@ -76,7 +76,7 @@ def pad_sequences(
         )
     if len(sequences) == 0:
         raise ValueError("pad_sequences: expected at least one sequence, got none")
-    if max_length is not None and (not _is_int(max_length) or max_length < 1):
+    if max_length is not None and (not is_int(max_length) or max_length < 1):
         raise ValueError(f"pad_sequences: max_length must be a positive int, got {max_length!r}")
     arrays = [np.asarray(sequence) for sequence in sequences]
     trailing = arrays[0].shape[1:]
@@ -114,10 +114,6 @@ def _common_dtype(sequences: Sequence[Any], arrays: list[np.ndarray]) -> np.dtyp
     # Python floats become float64 arrays; they must not silently make a float32 model's data
     # float64, so they get the framework's default dtype.
     return common if all_float_arrays else get_default_dtype()
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def num_batches(num_samples: int, batch_size: int) -> int:
@@ -162,7 +158,7 @@ def batches(
     present = [np.asarray(a) for a in arrays if a is not None]
     if not present:
         raise ValueError("batches: expected at least one array")
-    if not _is_int(batch_size) or batch_size < 1:
+    if not is_int(batch_size) or batch_size < 1:
         raise ValueError(f"batches: batch_size must be a positive int, got {batch_size!r}")
     sizes = {a.shape[0] if a.ndim else 0 for a in present}
     if len(sizes) != 1:
@@ -273,7 +269,7 @@ class StreamLoader:
         if array.ndim != 1:
             raise ValueError(f"StreamLoader: ids must be 1-D, got shape {array.shape}")
         for name, size in (("batch_size", batch_size), ("seq_len", seq_len)):
-            if not _is_int(size) or size < 1:
+            if not is_int(size) or size < 1:
                 raise ValueError(f"StreamLoader: {name} must be a positive int, got {size!r}")
         stream_length = (array.size - 1) // batch_size
         if stream_length < seq_len:

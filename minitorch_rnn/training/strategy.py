@@ -21,7 +21,7 @@ from ..module import Module, accepts_lengths
 if TYPE_CHECKING:
     from .trainer import Trainer
 
-__all__ = ["LocalStrategy", "NonFiniteLossError", "Strategy", "forward_backward"]
+__all__ = ["LocalStrategy", "NonFiniteLossError", "Strategy", "forward_backward", "model_forward"]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -51,6 +51,13 @@ class Strategy(Protocol):
     def teardown(self) -> None: ...
 
 
+def model_forward(model: Module, x: Any, lengths: np.ndarray | None) -> Any:
+    """``model.forward(x)``, with ``lengths=`` only for a model whose ``forward`` declares it."""
+    if lengths is not None and accepts_lengths(model):
+        return model.forward(x, lengths=lengths)
+    return model.forward(x)
+
+
 def forward_backward(
     model: Module,
     loss: Any,
@@ -65,10 +72,7 @@ def forward_backward(
     A NaN or infinite prediction or loss raises :class:`NonFiniteLossError` before ``backward``
     runs, so no gradient is added.
     """
-    if lengths is not None and accepts_lengths(model):
-        pred = model.forward(x, lengths=lengths)
-    else:
-        pred = model.forward(x)
+    pred = model_forward(model, x, lengths)
     if not np.isfinite(np.asarray(pred)).all():
         raise NonFiniteLossError("non-finite model output (NaN or inf)")
     value = float(loss.forward(pred, y) if mask is None else loss.forward(pred, y, mask=mask))

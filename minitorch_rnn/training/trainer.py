@@ -1,4 +1,4 @@
-"""The Trainer: mini-batch training with metrics, callbacks, progress display and exact resume.
+"""The Trainer: the mini-batch training loop, evaluation and prediction.
 
 One training step on a batch ``(x, y, lengths)``:
 
@@ -12,38 +12,46 @@ One training step on a batch ``(x, y, lengths)``:
 5. clipping: ``clip_value`` elementwise first, then ``clip_norm`` on the global norm;
 6. ``optimizer.step()``.
 
-A NaN or infinite prediction, loss or gradient stops training *before* step 6 with a
+Steps 2 to 4 are the :mod:`~minitorch_rnn.training.strategy`'s (in this process by default). A NaN
+or infinite prediction, loss or gradient stops training *before* step 6 with a
 :class:`NonFiniteError` naming the epoch and batch: the weights are those of the last good step.
+Checkpoints and resume live in :mod:`~minitorch_rnn.training.checkpoint`, the data sources in
+:mod:`~minitorch_rnn.training.source`, the progress display in
+:mod:`~minitorch_rnn.training.progress`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from numbers import Real
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
+from numpy.typing import ArrayLike
 
-from .. import init, serialization
+from .. import init
 from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
-from ..module import Module, accepts_lengths
+from ..module import Module
+from ..optim import NonFiniteStepError
 from ..optim.clip import clip_grad_norm, clip_grad_value
-from ..validation import NonFiniteInputError
-from .callbacks import Callback, History
-from .data import Batch, batches, check_lengths, num_batches, time_mask, unpack_batch
+from ..validation import NonFiniteInputError, is_int
+from . import checkpoint
+from .callbacks import Callback
+from .data import batches
+from .forward_only import batch_mask, check_fits_model, eval_mode, loss_value, reset_recurrent_state
+from .history import History
 from .metrics import BatchOutcome, LossAverage, Metric, resolve_metrics
-from .strategy import LocalStrategy, NonFiniteLossError, Strategy
+from .progress import Progress
+from .protocols import Loader, LossLike, MetricSpec, OptimizerLike, ValidationData, require_methods
+from .source import BatchSource, array_or_loader_source, checked_lengths, validation_source
+from .strategy import LocalStrategy, NonFiniteLossError, Strategy, model_forward
 
 __all__ = ["DEFAULT_METRICS", "NonFiniteError", "Trainer"]
 
 DEFAULT_METRICS: tuple[str, ...] = ("accuracy",)
 _CLASSIFICATION_LOSSES = (CrossEntropyLoss, BCELoss, BCEWithLogitsLoss)
-_RESUME_VERSION = 1
 
 
 class NonFiniteError(FloatingPointError):
@@ -60,7 +68,8 @@ class Trainer:
     loss : Loss
         ``forward(pred, target, mask=None) -> float`` and ``backward() -> grad``.
     optimizer : Optimizer
-        ``step()`` (and ``lr``, logged each epoch, and ``state_dict`` for checkpoints).
+        ``step()`` (and ``lr``, logged each epoch, and ``state_dict``/``load_state_dict``, saved
+        in checkpoints).
     metrics : sequence
         Names (``"accuracy"``, ``"sequence_accuracy"``, ``"perplexity"``, ``"bits_per_char"``),
         callables ``fn(pred, target, mask) -> float`` or :class:`~.metrics.Metric` objects; see
@@ -107,9 +116,9 @@ class Trainer:
     def __init__(
         self,
         model: Module,
-        loss: Any,
-        optimizer: Any,
-        metrics: Sequence[Any] = DEFAULT_METRICS,
+        loss: LossLike,
+        optimizer: OptimizerLike,
+        metrics: Sequence[MetricSpec] = DEFAULT_METRICS,
         clip_value: float | None = None,
         clip_norm: float | None = None,
         callbacks: Iterable[Callback] = (),
@@ -118,19 +127,12 @@ class Trainer:
     ) -> None:
         if not isinstance(model, Module):
             raise TypeError(f"Trainer: model must be a Module, got {type(model).__name__}")
-        for role, thing, methods in (
-            ("loss", loss, ("forward", "backward")),
-            ("optimizer", optimizer, ("step",)),
-            ("strategy", strategy, ("setup", "forward_backward", "teardown")),
-        ):
-            if thing is None and role == "strategy":
-                continue
-            missing = [name for name in methods if not callable(getattr(thing, name, None))]
-            if missing:
-                raise TypeError(
-                    f"Trainer: {role} must have {' and '.join(methods)} methods, got "
-                    f"{type(thing).__name__} without {', '.join(missing)}"
-                )
+        require_methods("Trainer", "loss", loss, ("forward", "backward"))
+        require_methods("Trainer", "optimizer", optimizer, ("step",))
+        if strategy is not None:
+            require_methods(
+                "Trainer", "strategy", strategy, ("setup", "forward_backward", "teardown")
+            )
         if metrics is DEFAULT_METRICS and not isinstance(loss, _CLASSIFICATION_LOSSES):
             metrics = ()
         resolved = resolve_metrics(metrics, loss)
@@ -169,14 +171,14 @@ class Trainer:
 
     def fit(
         self,
-        x: Any,
-        y: Any = None,
+        x: ArrayLike | Loader,
+        y: ArrayLike | None = None,
         epochs: int = 10,
         batch_size: int = 32,
-        validation_data: Any = None,
+        validation_data: ValidationData | None = None,
         shuffle: bool = True,
         progress: bool = True,
-        lengths: Any = None,
+        lengths: ArrayLike | None = None,
         resume_from: str | os.PathLike[str] | None = None,
     ) -> History:
         """Train for ``epochs`` epochs and return the history.
@@ -195,7 +197,9 @@ class Trainer:
             Samples per batch for arrays (the last batch may be smaller).
         validation_data : optional
             ``(x, y)`` or ``(x, y, lengths)`` arrays, or a loader; evaluated (eval mode) after
-            each epoch, logged as ``val_loss`` and ``val_<metric>``.
+            each epoch, logged as ``val_loss`` and ``val_<metric>``. Checked before the first
+            step: arrays and lists of batches by running their first sample or batch through the
+            model and the loss, which leaves no state changed.
         shuffle : bool
             Visit array samples in a new random order each epoch (from the Trainer's seed). A
             loader is never shuffled: its order is its own (and carries a stream's state).
@@ -209,7 +213,9 @@ class Trainer:
         resume_from : str or path-like, optional
             A checkpoint written by :meth:`save_checkpoint` (or ``ModelCheckpoint``): restores the
             weights, optimiser state, history, epoch count and random states, then continues as
-            if training had never stopped.
+            if training had never stopped. All or nothing: if the file does not fit, or a
+            callback fails in ``on_train_begin`` or while loading its state, everything restored
+            is undone.
 
         Returns
         -------
@@ -220,37 +226,35 @@ class Trainer:
         Raises
         ------
         NonFiniteError
-            On a NaN or infinite prediction, loss or gradient (no step is taken for that batch).
+            On a NaN or infinite prediction, loss or gradient, or an optimiser step that would
+            make the weights or the optimiser state non-finite (no step is taken for that batch).
         """
-        train = self._source(x, y, lengths, "fit")
-        validation = self._validation_source(validation_data)
+        train = array_or_loader_source(x, y, lengths, "Trainer.fit")
+        validation = validation_source(validation_data)
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if not _is_int(value) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"Trainer.fit: {name} must be a positive int, got {value!r}")
-        callback_states: list[Any] = []
-        rollback: Callable[[], None] | None = None
-        if resume_from is not None:
-            rollback = self._snapshot()
-            callback_states = self._restore(resume_from)
-        else:
-            self.history = History()
-            self.completed_epochs = 0
+        if validation is not None:
+            check_fits_model(
+                self.model,
+                self.loss,
+                validation.first_batch(),
+                train.first_batch(),
+                "Trainer.fit (validation_data)",
+            )
         self.stop_training = False
-        display = _Progress(bool(progress))
-        self._call("on_train_begin", {})
-        try:
-            self._load_callback_states(callback_states)
-        except Exception:
-            # A resume is all or nothing: undo the restored weights and random states too.
-            if rollback is not None:
-                rollback()
-            raise
+        if resume_from is None:
+            self.history, self.completed_epochs = History(), 0
+            self._call("on_train_begin", {})
+        else:
+            checkpoint.resume(self, resume_from, lambda: self._call("on_train_begin", {}))
         logs: dict[str, Any] = {}
+        display = Progress(bool(progress))
         try:
             self.strategy.setup(self)
             for epoch in range(self.completed_epochs, int(epochs)):
                 logs = self._run_epoch(
-                    train, validation, epoch, int(epochs), batch_size, shuffle, display
+                    train, validation, epoch, int(epochs), int(batch_size), shuffle, display
                 )
                 if self.stop_training:
                     break
@@ -262,7 +266,11 @@ class Trainer:
         return self.history
 
     def evaluate(
-        self, x: Any, y: Any = None, lengths: Any = None, batch_size: int = 256
+        self,
+        x: ArrayLike | Loader,
+        y: ArrayLike | None = None,
+        lengths: ArrayLike | None = None,
+        batch_size: int = 256,
     ) -> dict[str, float]:
         """Loss and metrics over ``(x, y)`` (or a loader ``x``), in eval mode, without training.
 
@@ -274,13 +282,16 @@ class Trainer:
         dict
             ``"loss"`` and one entry per metric.
         """
-        if not _is_int(batch_size) or batch_size < 1:
+        if not is_int(batch_size) or batch_size < 1:
             raise ValueError(
                 f"Trainer.evaluate: batch_size must be a positive int, got {batch_size!r}"
             )
-        return self._evaluate(self._source(x, y, lengths, "evaluate"), int(batch_size))
+        source = array_or_loader_source(x, y, lengths, "Trainer.evaluate")
+        return self._evaluate(source, int(batch_size))
 
-    def predict(self, x: Any, lengths: Any = None, batch_size: int = 256) -> np.ndarray:
+    def predict(
+        self, x: ArrayLike, lengths: ArrayLike | None = None, batch_size: int = 256
+    ) -> np.ndarray:
         """The model's output for ``x``, computed in eval mode in batches and concatenated.
 
         Parameters
@@ -302,26 +313,27 @@ class Trainer:
             raise ValueError(
                 f"Trainer.predict: x must hold at least one sample, got {inputs.shape}"
             )
-        if not _is_int(batch_size) or batch_size < 1:
+        if not is_int(batch_size) or batch_size < 1:
             raise ValueError(
                 f"Trainer.predict: batch_size must be a positive int, got {batch_size!r}"
             )
-        if lengths is not None:
-            lengths = self._checked_lengths(inputs, lengths, "Trainer.predict")
+        checked = None if lengths is None else checked_lengths(inputs, lengths, "Trainer.predict")
         outputs = []
-        with self._eval_mode():
-            for x_batch, lengths_batch in batches(inputs, lengths, batch_size=int(batch_size)):
-                outputs.append(np.asarray(self._forward(x_batch, lengths_batch)))
+        with eval_mode(self.model):
+            for x_batch, lengths_batch in batches(inputs, checked, batch_size=int(batch_size)):
+                outputs.append(np.asarray(model_forward(self.model, x_batch, lengths_batch)))
         return np.concatenate(outputs, axis=0)
 
     def save_checkpoint(self, path: str | os.PathLike[str], **meta: Any) -> None:
         """Write everything :meth:`fit` needs to resume exactly to one file.
 
-        The file (see :func:`minitorch_rnn.serialization.save`) holds the weights, the optimiser
+        The file (see :mod:`minitorch_rnn.training.checkpoint`) holds the weights, the optimiser
         state and, as JSON meta under ``"trainer"``: the number of completed epochs, the history,
         the Trainer's random state, the state of every ``numpy.random.Generator`` held by the
         model's modules (Dropout's masks) and each callback's :meth:`~Callback.state_dict` (e.g. a
-        learning-rate scheduler's progress).
+        learning-rate scheduler's progress). Any optimiser the Trainer accepts can be saved: an
+        :class:`~minitorch_rnn.optim.Optimizer` in the file's optimiser members, another object
+        with ``state_dict``/``load_state_dict`` in the meta, one without them not at all.
 
         Called during ``on_epoch_end`` (as by ``ModelCheckpoint``), the file is written after
         every callback's ``on_epoch_end`` of that epoch has run, so that it holds the complete
@@ -333,37 +345,33 @@ class Trainer:
         if self._pending_checkpoints is not None:
             self._pending_checkpoints.append((os.fspath(path), meta))
         else:
-            self._write_checkpoint(os.fspath(path), meta)
+            checkpoint.write_checkpoint(self, os.fspath(path), meta)
 
-    # -- epochs -------------------------------------------------------------------------------
+    # -- the loop -----------------------------------------------------------------------------
 
     def _run_epoch(
         self,
-        train: _Source,
-        validation: _Source | None,
+        train: BatchSource,
+        validation: BatchSource | None,
         epoch: int,
         epochs: int,
         batch_size: int,
         shuffle: bool,
-        display: _Progress,
+        display: Progress,
     ) -> dict[str, Any]:
-        self._reset_recurrent_state()
+        reset_recurrent_state(self.model)
         self.model.train()
         self._call("on_epoch_begin", epoch, {})
         lr = self._learning_rate()
         display.start_epoch(epoch, epochs, train.num_batches(batch_size))
-        loss_average = LossAverage(self.loss)
-        for metric in self.metrics:
-            metric.reset()
+        loss_average = self._start_averages()
         count = 0
         for index, (x, y, lengths) in enumerate(train.iterate(batch_size, shuffle, self.rng)):
             self._call("on_batch_begin", index, {"size": _batch_size_of(x)})
             outcome, value = self._train_step(x, y, lengths, epoch, index)
-            loss_average.update_value(value, outcome)
-            for metric in self.metrics:
-                metric.update(outcome)
+            self._accumulate(loss_average, value, outcome)
             self._call("on_batch_end", index, {"loss": value, "size": outcome.size})
-            if display.mode == "bar":
+            if display.shows_batches:
                 display.batch(self._results(loss_average))
             count += 1
         if count == 0:
@@ -376,6 +384,12 @@ class Trainer:
                 logs[f"val_{key}"] = value
         if lr is not None:
             logs["lr"] = lr
+        self._end_epoch(epoch, logs)
+        display.end_epoch(epoch, epochs, logs)
+        return logs
+
+    def _end_epoch(self, epoch: int, logs: dict[str, Any]) -> None:
+        """``on_epoch_end``, the history, then the checkpoints the callbacks asked for."""
         self._pending_checkpoints = []
         try:
             self._call("on_epoch_end", epoch, logs)
@@ -385,158 +399,78 @@ class Trainer:
         finally:
             self._pending_checkpoints = None
         for path, meta in pending:
-            self._write_checkpoint(path, meta)
-        display.end_epoch(epoch, epochs, logs)
-        return logs
+            checkpoint.write_checkpoint(self, path, meta)
 
     def _train_step(
         self, x: Any, y: Any, lengths: np.ndarray | None, epoch: int, index: int
     ) -> tuple[BatchOutcome, float]:
         where = f"epoch {epoch + 1}, batch {index + 1}"
-        mask = self._mask(x, y, lengths, "Trainer.fit")
+        mask = batch_mask(x, y, lengths, "Trainer.fit")
         self.model.zero_grad()
         try:
             pred, value = self.strategy.forward_backward(self, x, y, lengths, mask)
         except NonFiniteLossError as error:
-            self.model.zero_grad()
-            raise NonFiniteError(
-                f"Trainer: {error} at {where}; no optimiser step was taken, the weights are "
-                "those of the last good step"
-            ) from error
+            raise self._stopped(f"{error} at {where}") from error
         except NonFiniteInputError as error:
-            self.model.zero_grad()
-            raise NonFiniteError(
-                f"Trainer: non-finite values (NaN or inf) at {where}: {error}; no optimiser step "
-                "was taken, the weights are those of the last good step"
-            ) from error
+            raise self._stopped(f"non-finite values (NaN or inf) at {where}: {error}") from error
         parameters = list(self.model.named_parameters())
         bad = [name for name, p in parameters if not np.isfinite(p.grad).all()]
         if bad:
-            self.model.zero_grad()
-            raise NonFiniteError(
-                f"Trainer: non-finite gradient of {', '.join(bad)} at {where}; no optimiser step "
-                "was taken, the weights are those of the last good step"
-            )
+            raise self._stopped(f"non-finite gradient of {', '.join(bad)} at {where}")
         if self.clip_value is not None:
             clip_grad_value([p for _, p in parameters], self.clip_value)
         if self.clip_norm is not None:
             clip_grad_norm([p for _, p in parameters], self.clip_norm)
-        self.optimizer.step()
+        try:
+            self.optimizer.step()
+        except NonFiniteStepError as error:
+            raise self._stopped(f"{error} at {where}") from error
         return BatchOutcome(self.loss, pred, y, mask), value
 
-    def _evaluate(self, source: _Source, batch_size: int) -> dict[str, float]:
-        loss_average = LossAverage(self.loss)
-        for metric in self.metrics:
-            metric.reset()
+    def _stopped(self, what: str) -> NonFiniteError:
+        """The error that ends training on a non-finite value; the gradients are cleared."""
+        self.model.zero_grad()
+        return NonFiniteError(
+            f"Trainer: {what}; no optimiser step was taken, the weights are those of the last "
+            "good step"
+        )
+
+    def _evaluate(self, source: BatchSource, batch_size: int) -> dict[str, float]:
+        loss_average = self._start_averages()
         count = 0
-        with self._eval_mode():
+        with eval_mode(self.model):
             for index, (x, y, lengths) in enumerate(source.iterate(batch_size, False, None)):
                 count += 1
-                mask = self._mask(x, y, lengths, "Trainer.evaluate")
-                pred = self._forward(x, lengths)
-                _require_finite_prediction(pred, f"evaluation batch {index + 1}")
+                mask = batch_mask(x, y, lengths, "Trainer.evaluate")
+                pred = model_forward(self.model, x, lengths)
+                if not np.isfinite(np.asarray(pred)).all():
+                    raise NonFiniteError(
+                        f"Trainer: non-finite model output (NaN or inf) at evaluation batch "
+                        f"{index + 1}; no optimiser step was taken, the weights are those of the "
+                        "last good step"
+                    )
                 outcome = BatchOutcome(self.loss, pred, y, mask)
-                loss_average.update_value(self._loss_value(pred, y, mask), outcome)
-                for metric in self.metrics:
-                    metric.update(outcome)
+                self._accumulate(loss_average, loss_value(self.loss, pred, y, mask), outcome)
         if count == 0:
             raise ValueError("Trainer.evaluate: the data yielded no batches")
         return self._results(loss_average)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _start_averages(self) -> LossAverage:
+        for metric in self.metrics:
+            metric.reset()
+        return LossAverage(self.loss)
+
+    def _accumulate(self, loss_average: LossAverage, value: float, outcome: BatchOutcome) -> None:
+        loss_average.update_value(value, outcome)
+        for metric in self.metrics:
+            metric.update(outcome)
 
     def _results(self, loss_average: LossAverage) -> dict[str, float]:
         results = {"loss": loss_average.result()}
         results.update({metric.name: metric.result() for metric in self.metrics})
         return results
-
-    # -- one batch ----------------------------------------------------------------------------
-
-    def _forward(self, x: Any, lengths: np.ndarray | None) -> Any:
-        if lengths is not None and accepts_lengths(self.model):
-            return self.model.forward(x, lengths=lengths)
-        return self.model.forward(x)
-
-    def _loss_value(self, pred: Any, y: Any, mask: np.ndarray | None) -> float:
-        if mask is None:
-            return float(self.loss.forward(pred, y))
-        return float(self.loss.forward(pred, y, mask=mask))
-
-    def _mask(
-        self, x: np.ndarray, y: np.ndarray, lengths: np.ndarray | None, owner: str
-    ) -> np.ndarray | None:
-        """The ``(B, T)`` time mask of a padded batch whose target has the time axis of ``x``."""
-        if lengths is None:
-            return None
-        lengths = self._checked_lengths(x, lengths, owner)
-        steps = x.shape[1]
-        if y.ndim >= 2 and y.shape[1] == steps:
-            return time_mask(lengths, steps)
-        return None
-
-    @staticmethod
-    def _checked_lengths(x: np.ndarray, lengths: Any, owner: str) -> np.ndarray:
-        if x.ndim < 2:
-            raise ValueError(
-                f"{owner}: lengths need sequence input of shape (N, T, ...), got x of shape {x.shape}"
-            )
-        return check_lengths(lengths, x.shape[0], x.shape[1], owner)
-
-    # -- data sources -------------------------------------------------------------------------
-
-    def _source(self, x: Any, y: Any, lengths: Any, method: str) -> _Source:
-        owner = f"Trainer.{method}"
-        if y is None:
-            if lengths is not None:
-                raise TypeError(
-                    f"{owner}: lengths cannot accompany a loader; yield (x, y, lengths) batches"
-                )
-            return _Source.from_loader(x, owner)
-        inputs, targets = np.asarray(x), np.asarray(y)
-        if inputs.ndim < 1 or targets.ndim < 1:
-            raise ValueError(
-                f"{owner}: x and y need a first (sample) axis, got shapes {inputs.shape} and "
-                f"{targets.shape}"
-            )
-        if inputs.shape[0] != targets.shape[0]:
-            raise ValueError(
-                f"{owner}: x and y must hold the same number of samples, got {inputs.shape[0]} "
-                f"and {targets.shape[0]}"
-            )
-        if inputs.shape[0] == 0:
-            raise ValueError(f"{owner}: x and y are empty")
-        checked = None if lengths is None else self._checked_lengths(inputs, lengths, owner)
-        return _Source(arrays=(inputs, targets, checked))
-
-    def _validation_source(self, validation_data: Any) -> _Source | None:
-        if validation_data is None:
-            return None
-        if isinstance(validation_data, tuple):
-            if len(validation_data) not in (2, 3):
-                raise ValueError(
-                    "Trainer.fit: validation_data must be (x, y), (x, y, lengths) or a loader, "
-                    f"got a tuple of length {len(validation_data)}"
-                )
-            x, y, *rest = validation_data
-            return self._source(x, y, rest[0] if rest else None, "fit (validation_data)")
-        return _Source.from_loader(validation_data, "Trainer.fit (validation_data)")
-
-    # -- modes, state, callbacks --------------------------------------------------------------
-
-    @contextlib.contextmanager
-    def _eval_mode(self) -> Iterator[None]:
-        """Eval mode and fresh recurrent state for other data; the previous mode afterwards."""
-        was_training = self.model.training
-        self.model.eval()
-        self._reset_recurrent_state()
-        try:
-            yield
-        finally:
-            self.model.train(was_training)
-
-    def _reset_recurrent_state(self) -> None:
-        for module in self.model.modules():
-            reset = getattr(module, "reset_state", None)
-            if callable(reset):
-                reset()
 
     def _learning_rate(self) -> float | None:
         lr = getattr(self.optimizer, "lr", None)
@@ -546,258 +480,7 @@ class Trainer:
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
 
-    # -- checkpoints --------------------------------------------------------------------------
-
-    def _module_generators(self) -> dict[str, np.random.Generator]:
-        """Every Generator held by a module of the model, by dotted attribute name, once each."""
-        found: dict[str, np.random.Generator] = {}
-        seen: set[int] = set()
-        for module_name, module in self.model.named_modules():
-            for attribute, value in vars(module).items():
-                if isinstance(value, np.random.Generator) and id(value) not in seen:
-                    seen.add(id(value))
-                    found[f"{module_name}.{attribute}" if module_name else attribute] = value
-        return found
-
-    def _snapshot(self) -> Callable[[], None]:
-        """Capture weights, optimiser state, random states and progress; return their undo."""
-        weights = self.model.state_dict()
-        saver = getattr(self.optimizer, "state_dict", None)
-        optimizer_state = saver() if callable(saver) else None
-        generators = [self.rng, *self._module_generators().values()]
-        random_states = [generator.bit_generator.state for generator in generators]
-        history, completed = self.history, self.completed_epochs
-
-        def undo() -> None:
-            self.model.load_state_dict(weights)
-            if optimizer_state is not None:
-                self.optimizer.load_state_dict(optimizer_state)
-            for generator, state in zip(generators, random_states, strict=True):
-                generator.bit_generator.state = state
-            self.history, self.completed_epochs = history, completed
-
-        return undo
-
-    def _write_checkpoint(self, path: str, meta: Mapping[str, Any]) -> None:
-        state = {
-            "version": _RESUME_VERSION,
-            "completed_epochs": self.completed_epochs,
-            "history": dict(self.history),
-            "rng": self.rng.bit_generator.state,
-            "module_rngs": {
-                name: generator.bit_generator.state
-                for name, generator in self._module_generators().items()
-            },
-            "callbacks": [
-                {"class": type(callback).__name__, "state": callback.state_dict()}
-                for callback in self.callbacks
-            ],
-        }
-        serialization.save(path, self.model, self.optimizer, trainer=_to_json(state), **meta)
-
-    def _restore(self, path: str | os.PathLike[str]) -> list[Any]:
-        """Restore a :meth:`save_checkpoint` file, all or nothing; return the callback states
-        (loaded after ``on_train_begin``, which may reset callbacks)."""
-        where = f"Trainer.fit: resume_from={os.fspath(path)!r}"
-        raw = serialization.read_meta(path).get("trainer")
-        if not isinstance(raw, dict):
-            raise ValueError(
-                f"{where} holds no trainer state; write resumable checkpoints with "
-                "Trainer.save_checkpoint or ModelCheckpoint"
-            )
-        state = _from_json(raw)
-        try:
-            completed = state["completed_epochs"]
-            history = History(
-                {str(k): [float(v) for v in values] for k, values in state["history"].items()}
-            )
-            rng_state = state["rng"]
-            module_states = dict(state["module_rngs"])
-            callback_states = list(state["callbacks"])
-            for entry in callback_states:
-                if not isinstance(entry["class"], str) or not isinstance(entry["state"], dict):
-                    raise TypeError(f"callback entry {entry!r}")
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise ValueError(f"{where}: malformed trainer state ({error!r})") from error
-        if state.get("version") != _RESUME_VERSION or not _is_int(completed) or completed < 0:
-            raise ValueError(
-                f"{where}: unsupported trainer state (version {state.get('version')!r})"
-            )
-        generators = self._module_generators()
-        if set(module_states) != set(generators):
-            raise ValueError(
-                f"{where}: the checkpoint has random generators {sorted(module_states)} but the "
-                f"model has {sorted(generators)}"
-            )
-        staged = [(self.rng, rng_state, "trainer rng")] + [
-            (generators[name], module_states[name], name) for name in sorted(generators)
-        ]
-        for generator, saved, name in staged:
-            try:
-                # A throwaway bit generator of the same kind validates the state without side effects.
-                type(generator.bit_generator)().state = saved
-            except (TypeError, ValueError, KeyError) as error:
-                raise ValueError(f"{where}: invalid random state for {name} ({error})") from error
-        serialization.load(path, self.model, self.optimizer)
-        for generator, saved, _ in staged:
-            generator.bit_generator.state = saved
-        self.history = history
-        self.completed_epochs = int(completed)
-        return callback_states
-
-    def _load_callback_states(self, states: list[Any]) -> None:
-        """Give each callback the saved state of the same class at the same occurrence."""
-        saved: dict[tuple[str, int], Any] = {}
-        occurrences: dict[str, int] = {}
-        for entry in states:
-            name = str(entry["class"])
-            saved[(name, occurrences.get(name, 0))] = entry["state"]
-            occurrences[name] = occurrences.get(name, 0) + 1
-        occurrences.clear()
-        for callback in self.callbacks:
-            name = type(callback).__name__
-            key = (name, occurrences.get(name, 0))
-            occurrences[name] = key[1] + 1
-            if saved.get(key):
-                callback.load_state_dict(saved[key])
-
-
-class _Source:
-    """Training or evaluation data: aligned arrays ``(x, y, lengths)`` or a re-iterable loader."""
-
-    def __init__(
-        self,
-        arrays: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
-        loader: Any = None,
-        owner: str = "Trainer",
-    ) -> None:
-        self.arrays = arrays
-        self.loader = loader
-        self.owner = owner
-
-    @classmethod
-    def from_loader(cls, loader: Any, owner: str) -> _Source:
-        if isinstance(loader, (np.ndarray, str, bytes)) or not isinstance(loader, Iterable):
-            raise TypeError(
-                f"{owner}: expected arrays x and y, or a loader (an iterable of (x, y) or "
-                f"(x, y, lengths) batches), got {type(loader).__name__}"
-            )
-        if iter(loader) is loader:
-            raise TypeError(
-                f"{owner}: a one-shot iterator ({type(loader).__name__}) cannot be iterated again "
-                "each epoch; pass a list of batches or a loader object"
-            )
-        return cls(loader=loader, owner=owner)
-
-    def num_batches(self, batch_size: int) -> int | None:
-        if self.arrays is not None:
-            return num_batches(self.arrays[0].shape[0], batch_size)
-        return len(self.loader) if hasattr(self.loader, "__len__") else None
-
-    def iterate(
-        self, batch_size: int, shuffle: bool, rng: np.random.Generator | None
-    ) -> Iterator[Batch]:
-        if self.arrays is not None:
-            x, y, lengths = self.arrays
-            yield from batches(x, y, lengths, batch_size=batch_size, shuffle=shuffle, rng=rng)
-        else:
-            for position, item in enumerate(self.loader):
-                yield unpack_batch(item, position)
-
-
-class _Progress:
-    """Per-epoch progress: a tqdm bar on a terminal, one summary line per epoch otherwise."""
-
-    def __init__(self, enabled: bool) -> None:
-        isatty = getattr(sys.stderr, "isatty", None)
-        terminal = bool(isatty()) if callable(isatty) else False
-        self.mode = "off" if not enabled else ("bar" if terminal else "line")
-        self._bar: Any = None
-
-    def start_epoch(self, epoch: int, epochs: int, total: int | None) -> None:
-        if self.mode == "bar":
-            self._bar = tqdm(
-                total=total,
-                desc=f"Epoch {epoch + 1}/{epochs}",
-                unit="batch",
-                file=sys.stderr,
-                leave=True,
-                dynamic_ncols=True,
-            )
-
-    def batch(self, running: Mapping[str, float]) -> None:
-        if self._bar is not None:
-            self._bar.set_postfix(_formatted(running), refresh=False)
-            self._bar.update(1)
-
-    def end_epoch(self, epoch: int, epochs: int, logs: Mapping[str, float]) -> None:
-        if self._bar is not None:
-            self._bar.set_postfix(_formatted(logs), refresh=False)
-            self.close()
-        elif self.mode == "line":
-            values = " - ".join(f"{key}: {value}" for key, value in _formatted(logs).items())
-            print(f"Epoch {epoch + 1}/{epochs} - {values}", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-
-def _formatted(values: Mapping[str, float]) -> dict[str, str]:
-    return {key: f"{value:.4g}" for key, value in values.items()}
-
-
-def _require_finite_prediction(pred: Any, where: str) -> None:
-    if not np.isfinite(np.asarray(pred)).all():
-        raise NonFiniteError(
-            f"Trainer: non-finite model output (NaN or inf) at {where}; no optimiser step was "
-            "taken, the weights are those of the last good step"
-        )
-
 
 def _batch_size_of(x: Any) -> int:
     shape = np.shape(x)
     return int(shape[0]) if shape else 1
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-# -- JSON encoding of the resume state ----------------------------------------------------------
-# Checkpoint meta must be strict JSON: numpy arrays (e.g. an MT19937 key) and non-finite floats
-# (a ReduceLROnPlateau's initial best of inf) are written as tagged objects and read back exactly.
-
-_ARRAY_TAG = "__ndarray__"
-_FLOAT_TAG = "__float__"
-
-
-def _to_json(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(key): _to_json(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_to_json(item) for item in value]
-    if isinstance(value, np.ndarray):
-        if value.ndim == 0:
-            return _to_json(value.item())
-        return {_ARRAY_TAG: _to_json(value.tolist()), "dtype": value.dtype.str}
-    if isinstance(value, np.generic):
-        return _to_json(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return {_FLOAT_TAG: repr(value)}
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    raise TypeError(f"Trainer.save_checkpoint: cannot store a {type(value).__name__} in the meta")
-
-
-def _from_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {_FLOAT_TAG}:
-            return float(value[_FLOAT_TAG])
-        if set(value) == {_ARRAY_TAG, "dtype"}:
-            return np.array(_from_json(value[_ARRAY_TAG]), dtype=np.dtype(value["dtype"]))
-        return {key: _from_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_from_json(item) for item in value]
-    return value
