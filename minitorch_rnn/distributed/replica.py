@@ -17,11 +17,13 @@ import numpy as np
 
 from ..losses import Loss
 from ..module import Module
+from ..training.checkpoint import module_generators
+from ..training.forward_only import reset_recurrent_state
 from ..training.strategy import NonFiniteLossError, forward_backward
 from ..validation import NonFiniteInputError
 from .flat import flat_gradients, load_flat
 
-__all__ = ["Replica", "ShardResult", "module_generators"]
+__all__ = ["Replica", "ShardResult"]
 
 
 class ShardResult(NamedTuple):
@@ -37,17 +39,6 @@ class ShardResult(NamedTuple):
     gradients: np.ndarray | None
     pred: np.ndarray | None
     seconds: float
-
-
-def module_generators(model: Module) -> list[np.random.Generator]:
-    """Every ``numpy.random.Generator`` held by the model's modules (Dropout's), once each, in
-    module order: the same order on the driver and on a replica of it."""
-    found: list[np.random.Generator] = []
-    for _, module in model.named_modules():
-        for value in vars(module).values():
-            if isinstance(value, np.random.Generator) and all(value is not g for g in found):
-                found.append(value)
-    return found
 
 
 class Replica:
@@ -72,7 +63,8 @@ class Replica:
         self.loss.reduction = "sum"
         self.rank = rank
         self.parameters = self.model.parameters()
-        self.generators = module_generators(self.model)
+        # the same names, in the same order, as the driver's generators (the model is a copy)
+        self.generators = list(module_generators(self.model).values())
 
     def pid(self) -> int:
         """The worker's process id (a liveness probe and a name for error messages)."""
@@ -112,10 +104,7 @@ class Replica:
         return ShardResult("ok", "", gradients, np.asarray(pred), time.perf_counter() - start)
 
     def _start_epoch(self, epoch_seeds: list[int]) -> None:
-        for module in self.model.modules():
-            reset = getattr(module, "reset_state", None)
-            if callable(reset):
-                reset()
+        reset_recurrent_state(self.model)
         for generator, seed in zip(self.generators, epoch_seeds, strict=True):
             fresh = type(generator.bit_generator)(np.random.SeedSequence([seed, self.rank]))
             generator.bit_generator.state = fresh.state

@@ -36,11 +36,12 @@ import numpy as np
 
 from ..losses import Loss
 from ..module import Parameter
+from ..training.checkpoint import module_generators
 from ..training.strategy import NonFiniteLossError
 from ..validation import NonFiniteInputError, check_size
 from .connect import connect
 from .flat import add_flat_gradients, check_parameters, flat_weights
-from .replica import Replica, ShardResult, module_generators
+from .replica import Replica, ShardResult
 
 if TYPE_CHECKING:
     from ..training.trainer import Trainer
@@ -183,11 +184,7 @@ class RayStrategy:
 
     def setup(self, trainer: Trainer) -> None:
         """Connect to Ray and start the workers, each with a copy of the model (sent once)."""
-        if not isinstance(trainer.loss, Loss):
-            raise TypeError(
-                f"{_OWNER}: the loss must be a minitorch_rnn Loss (its reduction is what the "
-                f"workers' gradients are combined by), got {type(trainer.loss).__name__}"
-            )
+        _checked_loss(trainer)
         self._parameters = check_parameters(trainer.model, _OWNER)
         ray = connect(self.address, _OWNER)
         available = float(ray.cluster_resources().get("CPU", 0.0))
@@ -262,7 +259,7 @@ class RayStrategy:
             gradients.append(result.gradients)
             preds.append(result.pred)
         pred = np.concatenate(preds, axis=0)
-        loss = trainer.loss
+        loss = _checked_loss(trainer)
         value = float(loss.forward(pred, y) if mask is None else loss.forward(pred, y, mask=mask))
         if not math.isfinite(value):
             raise NonFiniteLossError(f"non-finite loss ({value})")
@@ -299,7 +296,8 @@ class RayStrategy:
             return
         self._epoch, self._batch_index = epoch, 0
         self._epoch_seeds = [
-            int(generator.integers(2**63)) for generator in module_generators(trainer.model)
+            int(generator.integers(2**63))
+            for generator in module_generators(trainer.model).values()
         ]
         self._needs_epoch_start = [True] * self.num_workers
 
@@ -325,6 +323,15 @@ class RayStrategy:
             f"epoch {epoch}, batch {self._batch_index + 1}: {reason}; no optimiser step was "
             "taken, the model keeps the weights of the last completed step"
         )
+
+
+def _checked_loss(trainer: Trainer) -> Loss:
+    if not isinstance(trainer.loss, Loss):
+        raise TypeError(
+            f"{_OWNER}: the loss must be a minitorch_rnn Loss (its reduction is what the "
+            f"workers' gradients are combined by), got {type(trainer.loss).__name__}"
+        )
+    return trainer.loss
 
 
 def _first_axis(array: np.ndarray, name: str) -> int:
