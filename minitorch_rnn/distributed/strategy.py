@@ -161,7 +161,9 @@ class RayStrategy:
         ):
             if value is None and name == "timeout":
                 continue
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise TypeError(f"{_OWNER}: {name} must be a number, got {value!r}")
+            if not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{_OWNER}: {name} must be a positive number, got {value!r}")
         self.num_workers = check_size(num_workers, _OWNER, "num_workers")
         self.address = address
@@ -207,6 +209,13 @@ class RayStrategy:
                 f"{_OWNER}: the {self.num_workers} workers did not start within "
                 f"{self.startup_timeout:g} s (not enough free CPUs in the cluster?)"
             ) from None
+        except ray.exceptions.RayError as error:
+            # e.g. a node without the project installed cannot unpickle the replica
+            self.teardown()
+            raise WorkerError(
+                f"{_OWNER}: a worker failed to start: {_first_line(error)} (is minitorch_rnn "
+                "installed, at the same version, on every node?)"
+            ) from error
         self._epoch = None
         self.last_step = None
 

@@ -5,6 +5,7 @@ One local Ray (2 CPUs) serves the whole module; every ``fit`` starts and kills i
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -204,6 +205,31 @@ def test_a_nan_batch_stops_before_any_step_with_the_trainers_error() -> None:
         trainer.fit(x, y, lengths=lengths, epochs=1, batch_size=5, shuffle=False, progress=False)
     for name, value in reference.state_dict().items():
         np.testing.assert_allclose(model.state_dict()[name], value, atol=TOLERANCE, err_msg=name)
+
+
+class _DriverOnlyDense(mt.Dense):
+    """A layer that cannot be rebuilt outside the process that made it (as when a node lacks
+    the code a model needs)."""
+
+    def __init__(self) -> None:
+        super().__init__(6, 4, seed=0)
+        self.home = os.getpid()
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if state["home"] != os.getpid():
+            raise ImportError("this layer's code is missing here")
+        self.__dict__.update(state)
+
+
+def test_a_worker_that_cannot_build_its_replica_fails_fit_at_the_start() -> None:
+    model = mt.Sequential(_DriverOnlyDense()).to(np.float64)
+    trainer = mt.Trainer(model, mt.MSELoss(), _sgd(model.parameters()), strategy=RayStrategy(2))
+    before = model.state_dict()
+    with pytest.raises(WorkerError, match="RayStrategy: a worker failed to start"):
+        trainer.fit(np.ones((4, 6)), np.ones((4, 4)), epochs=1, progress=False)
+    for name, value in before.items():
+        np.testing.assert_array_equal(model.state_dict()[name], value)
+    assert trainer.strategy.workers == []
 
 
 def test_more_workers_than_the_cluster_has_cpus_is_an_error_not_a_hang() -> None:
