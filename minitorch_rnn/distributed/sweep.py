@@ -1,8 +1,9 @@
 """Parallel sweeps: a training function over a grid of configurations × seeds, as Ray Tune trials.
 
-Ray Tune does the scheduling (the grid, one trial per point, as many at a time as there are
-workers, retries of nothing: a failing trial fails the sweep); this module only turns its results
-back into one plain row per trial, in grid order.
+Ray Tune does the scheduling: its grid search makes one trial per point and seed and runs as many
+at a time as allowed, without retries (a failing trial fails the sweep once the others are done).
+This module only validates the grid and turns Tune's results into one plain row per trial, in
+grid order.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def sweep(
     from ray import tune
 
     param_space = {key: tune.grid_search(list(values)) for key, values in grid.items()}
-    param_space[_SEED] = tune.grid_search(list(seeds))
+    param_space[_SEED] = tune.grid_search([int(seed) for seed in seeds])
     with tempfile.TemporaryDirectory(prefix="minitorch-sweep-") as storage:
         tuner = tune.Tuner(
             tune.with_resources(_reporting(trial), {"cpu": cpus_per_trial}),
@@ -107,7 +108,7 @@ def sweep(
         result = results[index]
         config = {key: (result.config or {})[key] for key in (*grid, _SEED)}
         if result.error is not None:
-            failures.append(f"{config}: {_first_line(result.error)}")
+            failures.append(f"{config}: {_last_line(result.error)}")
             continue
         by_config[_key(config)] = {**config, **(result.metrics or {}).get(_RESULTS_KEY, {})}
     if failures:
@@ -169,6 +170,7 @@ def _key(config: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(repr(value) for value in config.values())
 
 
-def _first_line(error: BaseException) -> str:
+def _last_line(error: BaseException) -> str:
+    """The message of a remote error (Ray puts the remote traceback before it)."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
     return lines[-1] if lines else type(error).__name__
