@@ -2,7 +2,8 @@
 
 1. **Data-parallel training** of a character language model (``Embedding -> LSTM -> Dense`` over
    65 symbols, cross-entropy at every step, Adam): tokens per second of an epoch trained in this
-   process, with ``RayStrategy(1)`` and with ``RayStrategy(2)``; for the Ray runs, the bytes moved
+   process (with numpy's BLAS threads, and with one BLAS thread as each Ray worker has), with
+   ``RayStrategy(1)`` and with ``RayStrategy(2)``; for the Ray runs, the bytes moved
    per step (weights out, gradients back, batch and predictions) and the per-step overhead (wall
    time of a step minus the longest worker's compute time). The contenders alternate round by
    round; each fit's first epoch (worker start-up, warm-up) is not timed.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.util
 import json
 import os
 import statistics
@@ -72,6 +74,12 @@ def _train_epoch_pair(
     """Fit two epochs; return the second epoch's seconds and its steps' statistics."""
     from minitorch_rnn.distributed import RayStrategy
 
+    if workers == 0:  # in this process, limited to one BLAS thread like a 1-CPU Ray worker
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _train_epoch_pair(None, loader, hidden)
+
     strategy = None if workers is None else RayStrategy(workers)
     model = build_char_model(VOCAB, 32, "lstm", hidden, seed=0)
     recorder = _StepRecorder(strategy)
@@ -91,7 +99,11 @@ def data_parallel(batch: int, steps: int, hidden: int, batches: int, rounds: int
     """Tokens/s in-process and over 1 and 2 Ray workers, alternating, ``rounds`` times."""
     loader = _batches(batch, steps, batches)
     tokens = batch * steps * batches
+    # workers: None = in this process with numpy's BLAS threads, 0 = in this process with one
+    # BLAS thread (what each 1-CPU Ray worker gets: Ray sets OMP_NUM_THREADS to its CPUs)
     contenders: dict[str, int | None] = {"in-process": None, "ray-1": 1, "ray-2": 2}
+    if importlib.util.find_spec("threadpoolctl") is not None:
+        contenders["in-process-1-blas-thread"] = 0
     rates: dict[str, list[float]] = {name: [] for name in contenders}
     stats: dict[str, list[Any]] = {name: [] for name in contenders}
     for _ in range(rounds):
@@ -107,6 +119,9 @@ def data_parallel(batch: int, steps: int, hidden: int, batches: int, rounds: int
             for name, values in rates.items()
             if name != "in-process"
         },
+        "ray-2_vs_ray-1": _spread(
+            [two / one for two, one in zip(rates["ray-2"], rates["ray-1"], strict=True)]
+        ),
     }
     for name in ("ray-1", "ray-2"):
         steps_of = stats[name]
