@@ -195,6 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test)")
     parser.add_argument("--no-sweep", action="store_true", help="skip the sweep timing")
+    parser.add_argument(
+        "--no-data-parallel", action="store_true", help="skip the data-parallel throughput"
+    )
     parser.add_argument("--rounds", type=int, help="alternating rounds of the three contenders")
     parser.add_argument("--json", type=Path, help="where to write the JSON results")
     return parser
@@ -214,9 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         "environment": environment,
         "cpus": os.cpu_count(),
         "worker_blas": worker_blas_threads(),
-        "data_parallel": data_parallel(*shape, rounds=rounds),
     }
-    print(json.dumps(results["data_parallel"], indent=2))
+    if not args.no_data_parallel:
+        results["data_parallel"] = data_parallel(*shape, rounds=rounds)
+        print(json.dumps(results["data_parallel"], indent=2))
     if not args.no_sweep:
         results["sweep"] = sweep_wall_time(args.quick)
         print(json.dumps(results["sweep"], indent=2))
