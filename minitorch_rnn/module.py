@@ -265,9 +265,9 @@ _ACCEPTS_LENGTHS: dict[type, bool] = {}
 class StateSnapshot:
     """The attributes of every module below ``root``, to undo a forward pass that failed midway.
 
-    The one place a snapshot stands in for validate-then-run: whether a child accepts its input
-    is known only once the children before it have run, and a forward pass changes caches,
-    carried states and random generators in ways no check can predict.
+    A snapshot stands in for validate-then-run here because whether a child accepts its input is
+    known only once the children before it have run, and a forward pass changes caches, carried
+    states and random generators in ways no check can predict (see ARCHITECTURE.md, *Undo*).
 
     Layers replace their caches by new objects, so shallow copies of their attribute dicts suffice;
     lists (a cell's remembered steps) are copied and random generators' states saved, since those

@@ -386,3 +386,42 @@ def test_sequential_rejected_forward_restores_earlier_children() -> None:
     np.testing.assert_array_equal(grad, reference.backward(np.ones((4, 2))))
     # the dropout generator was rewound too: the next masks equal those of an undisturbed model
     np.testing.assert_array_equal(model.forward(x), reference.forward(x))
+
+
+@pytest.mark.parametrize("reject", ["trace used", "eval-mode forward"])
+def test_sequential_backward_rejected_by_an_earlier_child_adds_no_gradient_anywhere(
+    reject: str,
+) -> None:
+    """Backward runs the Dense first; when the Unroll before it refuses (its trace was already
+    used, or its forward ran in eval mode and kept none), the Dense's gradients stay as they were."""
+    model = mt.Sequential(
+        mt.Unroll(mt.RNNCell(2, 3, seed=0), return_sequences=True), mt.Dense(3, 2, seed=1)
+    )
+    x = np.random.default_rng(0).standard_normal((4, 5, 2))
+    if reject == "trace used":
+        model.forward(x)
+        model.backward(np.ones((4, 5, 2)))
+    else:
+        model.eval()
+        model.forward(x)
+    grads = {name: p.grad.copy() for name, p in model.named_parameters()}
+    with pytest.raises(RuntimeError, match="Unroll"):
+        model.backward(np.ones((4, 5, 2)))
+    for name, parameter in model.named_parameters():
+        np.testing.assert_array_equal(parameter.grad, grads[name], err_msg=name)
+
+
+def test_sequential_backward_accumulates_once_into_a_parameter_shared_by_two_children() -> None:
+    first, second = mt.Dense(2, 2, seed=0), mt.Dense(2, 2, seed=1)
+    second.weight = first.weight
+    model = mt.Sequential(first, second)
+    x = np.random.default_rng(1).standard_normal((3, 2))
+    model.forward(x)
+    model.backward(np.ones((3, 2)))
+    staged = first.weight.grad.copy()
+    expected_first, expected_second = mt.Dense(2, 2, seed=0), mt.Dense(2, 2, seed=1)
+    expected_second.weight = expected_first.weight
+    hidden = expected_first.forward(x)
+    expected_second.forward(hidden)
+    expected_first.backward(expected_second.backward(np.ones((3, 2))))
+    np.testing.assert_allclose(staged, expected_first.weight.grad)

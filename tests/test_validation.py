@@ -173,3 +173,39 @@ def test_rejected_backward_changes_nothing(name: str, rng: np.random.Generator) 
     np.testing.assert_array_equal(layer.backward(grad_y), untouched.backward(grad_y))
     for p, q in zip(layer.parameters(), untouched.parameters(), strict=True):
         np.testing.assert_array_equal(p.grad, q.grad)
+
+
+# -- state-dict checks shared by Module, optimisers and schedulers --------------------------------
+
+
+def test_key_mismatch_names_missing_and_unexpected_keys_sorted() -> None:
+    assert validation.key_mismatch(["a", "b"], ["b", "a"]) is None
+    assert validation.key_mismatch(["a", "b", "c"], ["c", "z", 3]) == (
+        "missing keys ['a', 'b'], unexpected keys ['z', 3]"
+    )
+
+
+def test_check_keys_raises_the_requested_error_starting_with_the_owner() -> None:
+    validation.check_keys("Thing.load_state_dict", ["a"], ["a"])
+    with pytest.raises(KeyError, match=r"Thing.load_state_dict: missing keys \['a'\]"):
+        validation.check_keys("Thing.load_state_dict", ["a"], [], error=KeyError)
+    with pytest.raises(ValueError, match=r"unexpected keys \['b'\]"):
+        validation.check_keys("Thing", ["a"], ["a", "b"])
+
+
+def test_staged_arrays_checks_everything_then_returns_cast_copies() -> None:
+    source = {"w": np.ones((2, 2)), "b": np.zeros(2)}
+    targets = {"w": ((2, 2), np.dtype(np.float32)), "b": ((2,), np.dtype(np.float32))}
+    staged = validation.staged_arrays("Owner", source, targets)
+    assert staged["w"].dtype == np.float32 and staged["w"] is not source["w"]
+    bad = {"w": np.ones((3, 2)), "b": np.array([np.nan, 0.0])}
+    with pytest.raises(ValueError, match=r"Owner: w: expected shape \(2, 2\).*; b: contains NaN"):
+        validation.staged_arrays("Owner", bad, targets)
+    with pytest.raises(ValueError, match="expected a float array"):
+        validation.staged_arrays(
+            "Owner", {"w": np.ones((2, 2), dtype=int), "b": np.zeros(2)}, targets
+        )
+    ints = validation.staged_arrays(
+        "Owner", {"w": np.ones((2, 2), dtype=int), "b": np.zeros(2)}, targets, kinds="iuf"
+    )
+    assert ints["w"].dtype == np.float32

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .hyper import hyper
-from .optimizer import Optimizer
+from .optimizer import Array, Optimizer, State, Values
 
 __all__ = ["Adagrad"]
 
@@ -29,7 +29,7 @@ class Adagrad(Optimizer):
     params : iterable of Parameter
         The parameters to update.
     lr : float
-        Learning rate, >= 0.
+        Learning rate, >= 0 (default 1e-2), divided by ``1 + (t - 1) lr_decay`` at step t.
     lr_decay : float
         Learning-rate decay per step, >= 0.
     weight_decay : float
@@ -52,14 +52,7 @@ class Adagrad(Optimizer):
     def _initial_state(self, name: str, data: np.ndarray, hyper: Mapping[str, Any]) -> np.ndarray:
         return np.full_like(data, hyper["initial_accumulator_value"])
 
-    def _update(
-        self,
-        data: np.ndarray,
-        grad: np.ndarray,
-        state: dict[str, np.ndarray],
-        hyper: Mapping[str, Any],
-        step: int,
-    ) -> None:
+    def _update(self, data: Array, grad: Array, state: State, hyper: Values, step: int) -> None:
         decayed_lr = hyper["lr"] / (1.0 + (step - 1) * hyper["lr_decay"])
         squared_sum = state["sum"]
         squared_sum += grad * grad

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .hyper import hyper
-from .optimizer import Optimizer
+from .optimizer import Array, Optimizer, State, Values
 
 __all__ = ["Adam", "AdamW"]
 
@@ -36,7 +36,7 @@ class Adam(Optimizer):
     params : iterable of Parameter
         The parameters to update.
     lr : float
-        Learning rate, >= 0.
+        Learning rate, >= 0 (default 1e-3).
     betas : (float, float)
         Decay rates of the first and second moment estimates, each in [0, 1).
     eps : float
@@ -61,14 +61,7 @@ class Adam(Optimizer):
         names = ("exp_avg", "exp_avg_sq")
         return (*names, "max_exp_avg_sq") if hyper["amsgrad"] else names
 
-    def _update(
-        self,
-        data: np.ndarray,
-        grad: np.ndarray,
-        state: dict[str, np.ndarray],
-        hyper: Mapping[str, Any],
-        step: int,
-    ) -> None:
+    def _update(self, data: Array, grad: Array, state: State, hyper: Values, step: int) -> None:
         lr, weight_decay = hyper["lr"], hyper["weight_decay"]
         beta1, beta2 = hyper["betas"]
         if hyper["decoupled"] and weight_decay != 0.0:

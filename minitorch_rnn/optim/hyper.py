@@ -19,7 +19,7 @@ import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -33,7 +33,6 @@ else:
 
 __all__ = ["Declared", "HyperField", "coerce_scalar", "hyper", "leading"]
 
-T = TypeVar("T")
 _MISSING: Any = object()
 # The annotation of a hyper-parameter decides its kind (see coerce_scalar).
 _KINDS = {
@@ -128,10 +127,14 @@ class HyperField:
             return f"{'>=' if self.minimum is not None else '>'} {low:g}"
         return f"{'<=' if self.maximum is not None else '<'} {high:g}"
 
+    @property
+    def coerce_kind(self) -> str:
+        """The kind :func:`coerce_scalar` checks: ``"real"`` for a float that may be infinite."""
+        return "real" if self.kind == "float" and not self.finite else self.kind
+
     def check(self, value: Any, owner: str) -> Any:
         """``value`` converted to this kind and checked against the range; else raise."""
-        kind = "real" if self.kind == "float" and not self.finite else self.kind
-        value = coerce_scalar(value, kind, f"{owner}: {self.name}")
+        value = coerce_scalar(value, self.coerce_kind, f"{owner}: {self.name}")
         if self.choices and value not in self.choices:
             options = " or ".join(repr(choice) for choice in self.choices)
             raise ValueError(f"{owner}: {self.name} must be {options}, got {value!r}")
@@ -163,29 +166,6 @@ class HyperField:
         instance.__dict__[self.name] = self.check(value, type(instance).__name__)
 
 
-@overload
-def hyper(
-    *,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    above: float | None = None,
-    below: float | None = None,
-    choices: tuple[str, ...] = (),
-    finite: bool = True,
-    init: bool = True,
-) -> Any: ...
-@overload
-def hyper(
-    *,
-    default: T,
-    minimum: float | None = None,
-    maximum: float | None = None,
-    above: float | None = None,
-    below: float | None = None,
-    choices: tuple[str, ...] = (),
-    finite: bool = True,
-    init: bool = True,
-) -> T: ...
 def hyper(
     *,
     default: Any = _MISSING,
@@ -218,6 +198,14 @@ def hyper(
     return HyperField(default, minimum, maximum, above, below, choices, finite, init)
 
 
+def _kind_of(annotation: Any, where: str) -> str:
+    """The kind of a hyper-parameter from its annotation (a string under postponed evaluation)."""
+    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    if text not in _KINDS:
+        raise TypeError(f"{where}: a hyper-parameter is annotated with one of {sorted(_KINDS)}")
+    return _KINDS[text]
+
+
 class _Leading:
     """Marks the first constructor argument (``params``, ``optimizer``): not a hyper-parameter."""
 
@@ -227,7 +215,7 @@ def leading() -> Any:
     return _Leading()
 
 
-@dataclass_transform(field_specifiers=(hyper, leading))
+@dataclass_transform(eq_default=False, field_specifiers=(hyper, leading))
 class Declared:
     """Base of classes whose constructor arguments are declared with :func:`hyper`.
 
@@ -238,6 +226,8 @@ class Declared:
     """
 
     hyper_fields: ClassVar[dict[str, HyperField]] = {}
+    # Derived from hyper_fields: name -> kind of coerce_scalar (kept for code that read it).
+    hyper_kinds: ClassVar[dict[str, str]] = {}
     leading: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -250,9 +240,10 @@ class Declared:
                 delattr(cls, name)
             elif isinstance(value, HyperField):
                 value.name = name
-                value.kind = _KINDS[str(annotations[name])]
+                value.kind = _kind_of(annotations.get(name), f"{cls.__name__}.{name}")
                 fields[name] = value
         cls.hyper_fields = fields
+        cls.hyper_kinds = {name: field.coerce_kind for name, field in fields.items()}
         parameters = [inspect.Parameter(cls.leading, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         parameters += [
             inspect.Parameter(
@@ -266,7 +257,8 @@ class Declared:
         cls.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
-        """The leading argument and the checked hyper-parameters of a constructor call."""
+        """The leading argument and the hyper-parameters (not yet checked) of a constructor
+        call; a missing or unknown argument is a ``TypeError`` naming the class."""
         try:
             bound = inspect.signature(type(self)).bind(*args, **kwargs)
         except TypeError as error:

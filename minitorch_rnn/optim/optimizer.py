@@ -25,6 +25,11 @@ from .hyper import Declared, coerce_scalar, hyper, leading
 
 __all__ = ["NonFiniteStepError", "Optimizer", "parameter_list"]
 
+# The arguments of Optimizer._update: an array, a parameter's state, the hyper-parameters.
+Array = np.ndarray
+State = dict[str, np.ndarray]
+Values = Mapping[str, Any]
+
 
 class NonFiniteStepError(FloatingPointError):
     """An optimiser step would have made a weight or the optimiser's state NaN or infinite; it was
@@ -91,8 +96,8 @@ class Optimizer(Declared):
     ----------
     params : iterable of Parameter
         For example ``model.parameters()``; duplicates are dropped; must not be empty.
-    **hyper
-        The subclass's hyper-parameters.
+    lr : float
+        Learning rate, >= 0; then the other hyper-parameters the subclass declares.
 
     Attributes
     ----------
@@ -126,14 +131,7 @@ class Optimizer(Declared):
         """The value state ``name`` starts from (zeros of the parameter's shape and dtype)."""
         return np.zeros_like(data)
 
-    def _update(
-        self,
-        data: np.ndarray,
-        grad: np.ndarray,
-        state: dict[str, np.ndarray],
-        hyper: Mapping[str, Any],
-        step: int,
-    ) -> None:
+    def _update(self, data: Array, grad: Array, state: State, hyper: Values, step: int) -> None:
         """Update ``data`` and ``state`` in place; ``step`` counts from 1."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _update")
 
@@ -177,7 +175,7 @@ class Optimizer(Declared):
             if bad:
                 raise NonFiniteStepError(
                     f"{type(self).__name__}.step: the update of parameter {index} would make "
-                    f"{', '.join(bad)} NaN or infinite; no parameter was updated"
+                    f"{', '.join(bad)} NaN or infinite (nothing was updated)"
                 )
             updates.append((param, data, state, new_state))
         for param, data, state, new_state in updates:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .hyper import hyper
-from .optimizer import Optimizer
+from .optimizer import Array, Optimizer, State, Values
 
 __all__ = ["RMSprop"]
 
@@ -32,7 +32,7 @@ class RMSprop(Optimizer):
     params : iterable of Parameter
         The parameters to update.
     lr : float
-        Learning rate, >= 0.
+        Learning rate, >= 0 (default 1e-2).
     alpha : float
         Smoothing constant of the squared-gradient average, in [0, 1].
     eps : float
@@ -60,14 +60,7 @@ class RMSprop(Optimizer):
             names.append("grad_avg")
         return tuple(names)
 
-    def _update(
-        self,
-        data: np.ndarray,
-        grad: np.ndarray,
-        state: dict[str, np.ndarray],
-        hyper: Mapping[str, Any],
-        step: int,
-    ) -> None:
+    def _update(self, data: Array, grad: Array, state: State, hyper: Values, step: int) -> None:
         alpha = hyper["alpha"]
         square_avg = state["square_avg"]
         square_avg *= alpha

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -42,6 +42,12 @@ class _SchedulerState(Declared):
     optimizer: Optimizer = leading()
     last_epoch: int = hyper(minimum=0, init=False)
     last_lr: float = hyper(init=False)
+    # What state_dict holds, name -> kind (derived; kept for code that read it).
+    state_kinds: ClassVar[dict[str, str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.state_kinds = cls.hyper_kinds
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         optimizer, values = self._bind(args, kwargs)

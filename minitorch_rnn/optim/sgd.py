@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from .hyper import hyper
-from .optimizer import Optimizer
+from .optimizer import Array, Optimizer, State, Values
 
 __all__ = ["SGD"]
 
@@ -32,7 +30,7 @@ class SGD(Optimizer):
     params : iterable of Parameter
         The parameters to update.
     lr : float
-        Learning rate, >= 0.
+        Learning rate, >= 0 (required, as in PyTorch).
     momentum : float
         Momentum factor, >= 0.
     dampening : float
@@ -58,14 +56,7 @@ class SGD(Optimizer):
     def _state_names(self, hyper: Mapping[str, Any]) -> tuple[str, ...]:
         return ("momentum_buffer",) if hyper["momentum"] != 0.0 else ()
 
-    def _update(
-        self,
-        data: np.ndarray,
-        grad: np.ndarray,
-        state: dict[str, np.ndarray],
-        hyper: Mapping[str, Any],
-        step: int,
-    ) -> None:
+    def _update(self, data: Array, grad: Array, state: State, hyper: Values, step: int) -> None:
         momentum = hyper["momentum"]
         if momentum != 0.0:
             buffer = state["momentum_buffer"]

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from .. import init
-from ..dtype import get_default_dtype
+from ..dtype import FLOAT_DTYPES, get_default_dtype
 from ..validation import int_input, is_int
 
 __all__ = [
@@ -108,9 +108,7 @@ def _common_dtype(sequences: Sequence[Any], arrays: list[np.ndarray]) -> np.dtyp
     common = np.result_type(*arrays)
     if common.kind != "f":
         return common
-    all_float_arrays = all(
-        isinstance(s, np.ndarray) and s.dtype in (np.float32, np.float64) for s in sequences
-    )
+    all_float_arrays = all(isinstance(s, np.ndarray) and s.dtype in FLOAT_DTYPES for s in sequences)
     # Python floats become float64 arrays; they must not silently make a float32 model's data
     # float64, so they get the framework's default dtype.
     return common if all_float_arrays else get_default_dtype()

@@ -46,6 +46,7 @@ __all__ = [
     "Accuracy",
     "BatchOutcome",
     "BitsPerChar",
+    "EpochMetrics",
     "FunctionMetric",
     "LossAverage",
     "Metric",
@@ -256,6 +257,32 @@ _BUILTIN: dict[str, type[Metric]] = {
     "bits_per_char": BitsPerChar,
 }
 _RESERVED = ("loss", "lr")
+
+
+class EpochMetrics:
+    """The loss and every metric accumulated over one pass (an epoch, or an evaluation).
+
+    Creating it resets ``metrics``; :meth:`update` adds a batch; :meth:`results` is
+    ``{"loss": ..., <metric name>: ...}`` so far.
+    """
+
+    def __init__(self, loss: Any, metrics: list[Metric]) -> None:
+        self.loss_average = LossAverage(loss)
+        self.metrics = metrics
+        for metric in metrics:
+            metric.reset()
+
+    def update(self, loss_value: float, outcome: BatchOutcome) -> None:
+        """Add one batch: its loss value and its outcome."""
+        self.loss_average.update_value(loss_value, outcome)
+        for metric in self.metrics:
+            metric.update(outcome)
+
+    def results(self) -> dict[str, float]:
+        """The averages so far, by name."""
+        results = {"loss": self.loss_average.result()}
+        results.update({metric.name: metric.result() for metric in self.metrics})
+        return results
 
 
 def resolve_metrics(specs: Iterable[Any], loss: Any, *, owner: str = "Trainer") -> list[Metric]:

@@ -42,7 +42,7 @@ from .callbacks import Callback
 from .data import batches
 from .forward_only import batch_mask, check_fits_model, eval_mode, loss_value, reset_recurrent_state
 from .history import History
-from .metrics import BatchOutcome, LossAverage, Metric, resolve_metrics
+from .metrics import BatchOutcome, EpochMetrics, Metric, resolve_metrics
 from .progress import Progress
 from .protocols import Loader, LossLike, MetricSpec, OptimizerLike, ValidationData, require_methods
 from .source import BatchSource, array_or_loader_source, checked_lengths, validation_source
@@ -235,12 +235,9 @@ class Trainer:
             if not is_int(value) or value < 1:
                 raise ValueError(f"Trainer.fit: {name} must be a positive int, got {value!r}")
         if validation is not None:
+            owner = "Trainer.fit (validation_data)"
             check_fits_model(
-                self.model,
-                self.loss,
-                validation.first_batch(),
-                train.first_batch(),
-                "Trainer.fit (validation_data)",
+                self.model, self.loss, validation.first_batch(), train.first_batch(), owner
             )
         self.stop_training = False
         if resume_from is None:
@@ -364,21 +361,21 @@ class Trainer:
         self._call("on_epoch_begin", epoch, {})
         lr = self._learning_rate()
         display.start_epoch(epoch, epochs, train.num_batches(batch_size))
-        loss_average = self._start_averages()
+        averages = EpochMetrics(self.loss, self.metrics)
         count = 0
         for index, (x, y, lengths) in enumerate(train.iterate(batch_size, shuffle, self.rng)):
             self._call("on_batch_begin", index, {"size": _batch_size_of(x)})
             outcome, value = self._train_step(x, y, lengths, epoch, index)
-            self._accumulate(loss_average, value, outcome)
+            averages.update(value, outcome)
             self._call("on_batch_end", index, {"loss": value, "size": outcome.size})
             if display.shows_batches:
-                display.batch(self._results(loss_average))
+                display.batch(averages.results())
             count += 1
         if count == 0:
             raise ValueError(
                 f"Trainer.fit: the training data yielded no batches in epoch {epoch + 1}"
             )
-        logs: dict[str, Any] = self._results(loss_average)
+        logs: dict[str, Any] = averages.results()
         if validation is not None:
             for key, value in self._evaluate(validation, batch_size).items():
                 logs[f"val_{key}"] = value
@@ -409,34 +406,28 @@ class Trainer:
         self.model.zero_grad()
         try:
             pred, value = self.strategy.forward_backward(self, x, y, lengths, mask)
-        except NonFiniteLossError as error:
-            raise self._stopped(f"{error} at {where}") from error
+            self._check_and_clip_gradients()
+            self.optimizer.step()
+        except (NonFiniteLossError, NonFiniteStepError) as error:
+            self.model.zero_grad()
+            raise _non_finite(f"{error} at {where}") from error
         except NonFiniteInputError as error:
-            raise self._stopped(f"non-finite values (NaN or inf) at {where}: {error}") from error
+            self.model.zero_grad()
+            raise _non_finite(f"non-finite values (NaN or inf) at {where}: {error}") from error
+        return BatchOutcome(self.loss, pred, y, mask), value
+
+    def _check_and_clip_gradients(self) -> None:
         parameters = list(self.model.named_parameters())
         bad = [name for name, p in parameters if not np.isfinite(p.grad).all()]
         if bad:
-            raise self._stopped(f"non-finite gradient of {', '.join(bad)} at {where}")
+            raise NonFiniteLossError(f"non-finite gradient of {', '.join(bad)}")
         if self.clip_value is not None:
             clip_grad_value([p for _, p in parameters], self.clip_value)
         if self.clip_norm is not None:
             clip_grad_norm([p for _, p in parameters], self.clip_norm)
-        try:
-            self.optimizer.step()
-        except NonFiniteStepError as error:
-            raise self._stopped(f"{error} at {where}") from error
-        return BatchOutcome(self.loss, pred, y, mask), value
-
-    def _stopped(self, what: str) -> NonFiniteError:
-        """The error that ends training on a non-finite value; the gradients are cleared."""
-        self.model.zero_grad()
-        return NonFiniteError(
-            f"Trainer: {what}; no optimiser step was taken, the weights are those of the last "
-            "good step"
-        )
 
     def _evaluate(self, source: BatchSource, batch_size: int) -> dict[str, float]:
-        loss_average = self._start_averages()
+        averages = EpochMetrics(self.loss, self.metrics)
         count = 0
         with eval_mode(self.model):
             for index, (x, y, lengths) in enumerate(source.iterate(batch_size, False, None)):
@@ -444,33 +435,16 @@ class Trainer:
                 mask = batch_mask(x, y, lengths, "Trainer.evaluate")
                 pred = model_forward(self.model, x, lengths)
                 if not np.isfinite(np.asarray(pred)).all():
-                    raise NonFiniteError(
-                        f"Trainer: non-finite model output (NaN or inf) at evaluation batch "
-                        f"{index + 1}; no optimiser step was taken, the weights are those of the "
-                        "last good step"
+                    raise _non_finite(
+                        f"non-finite model output (NaN or inf) at evaluation batch {index + 1}"
                     )
                 outcome = BatchOutcome(self.loss, pred, y, mask)
-                self._accumulate(loss_average, loss_value(self.loss, pred, y, mask), outcome)
+                averages.update(loss_value(self.loss, pred, y, mask), outcome)
         if count == 0:
             raise ValueError("Trainer.evaluate: the data yielded no batches")
-        return self._results(loss_average)
+        return averages.results()
 
     # -- helpers ------------------------------------------------------------------------------
-
-    def _start_averages(self) -> LossAverage:
-        for metric in self.metrics:
-            metric.reset()
-        return LossAverage(self.loss)
-
-    def _accumulate(self, loss_average: LossAverage, value: float, outcome: BatchOutcome) -> None:
-        loss_average.update_value(value, outcome)
-        for metric in self.metrics:
-            metric.update(outcome)
-
-    def _results(self, loss_average: LossAverage) -> dict[str, float]:
-        results = {"loss": loss_average.result()}
-        results.update({metric.name: metric.result() for metric in self.metrics})
-        return results
 
     def _learning_rate(self) -> float | None:
         lr = getattr(self.optimizer, "lr", None)
@@ -479,6 +453,12 @@ class Trainer:
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
+
+
+def _non_finite(what: str) -> NonFiniteError:
+    return NonFiniteError(
+        f"Trainer: {what}; no optimiser step was taken, the weights are those of the last good step"
+    )
 
 
 def _batch_size_of(x: Any) -> int:

@@ -429,3 +429,59 @@ def test_loading_another_optimizer_type_names_the_mismatched_keys() -> None:
     adam = optim.Adam([mt.Parameter(np.zeros(2))])
     with pytest.raises(ValueError, match=r"missing keys.*betas.*unexpected keys.*dampening"):
         adam.load_state_dict(sgd.state_dict())
+
+
+# -- L2 decay in one place; all-or-nothing steps ------------------------------------------------
+
+
+def _param(seed: int = 0) -> mt.Parameter:
+    parameter = mt.Parameter(np.random.default_rng(seed).standard_normal(4))
+    parameter.grad[...] = np.random.default_rng(seed + 1).standard_normal(4)
+    return parameter
+
+
+@pytest.mark.parametrize(
+    ("make", "kwargs"),
+    [
+        (optim.SGD, {"lr": 0.1, "momentum": 0.9}),
+        (optim.Adam, {"lr": 0.01}),
+        (optim.RMSprop, {"lr": 0.01, "centered": True}),
+        (optim.Adagrad, {"lr": 0.1}),
+    ],
+)
+def test_l2_weight_decay_is_the_penalty_added_to_the_gradient(
+    make: Any, kwargs: dict[str, Any]
+) -> None:
+    decayed, plain = _param(), _param()
+    with_decay = make([decayed], weight_decay=0.3, **kwargs)
+    without = make([plain], **kwargs)
+    for _ in range(3):
+        plain.grad[...] = decayed.grad + 0.3 * plain.data
+        with_decay.step()
+        without.step()
+        np.testing.assert_allclose(decayed.data, plain.data, rtol=1e-12)
+
+
+def test_adam_decoupled_decay_shrinks_the_weights_instead() -> None:
+    decayed, plain = _param(), _param()
+    plain.grad[...] = 0.0
+    decayed.grad[...] = 0.0
+    optim.AdamW([decayed], lr=0.1, weight_decay=0.5).step()
+    np.testing.assert_allclose(decayed.data, plain.data * (1 - 0.1 * 0.5))
+
+
+def test_an_adam_step_that_overflows_float32_is_refused_and_changes_nothing() -> None:
+    parameter = mt.Parameter(np.ones(3, dtype=np.float32))
+    optimizer = optim.Adam([parameter], lr=0.1)
+    parameter.grad[...] = 1.0
+    optimizer.step()
+    before = optimizer.state_dict()
+    data = parameter.data.copy()
+    parameter.grad[...] = np.float32(1e22)  # finite, but (1 - beta2) g^2 is not in float32
+    with pytest.raises(optim.NonFiniteStepError, match=r"parameter 0 .*exp_avg_sq"):
+        optimizer.step()
+    np.testing.assert_array_equal(parameter.data, data)
+    after = optimizer.state_dict()
+    for key, value in before.items():
+        np.testing.assert_array_equal(after[key], value)
+    assert all(np.isfinite(value).all() for value in after.values())

@@ -17,7 +17,6 @@ from minitorch_rnn.optim import SGD, Adam, ReduceLROnPlateau, StepLR
 from minitorch_rnn.training import (
     Callback,
     EarlyStopping,
-    History,
     LearningRateScheduler,
     ModelCheckpoint,
     Trainer,
@@ -101,15 +100,6 @@ def test_stop_training_ends_fit_after_the_current_epoch() -> None:
 def test_a_callback_reading_its_trainer_before_attachment_gets_a_clear_error() -> None:
     with pytest.raises(RuntimeError, match="not attached"):
         _ = Callback().trainer
-
-
-def test_history_appends_logs_per_key() -> None:
-    history = History()
-    history.append({"loss": 1.0, "accuracy": 0.5})
-    history.append({"loss": np.float32(0.5), "accuracy": 1})
-    assert history == {"loss": [1.0, 0.5], "accuracy": [0.5, 1.0]}
-    assert history.epochs == 2
-    assert all(type(v) is float for values in history.values() for v in values)
 
 
 # -- EarlyStopping ---------------------------------------------------------------------------------

@@ -3,18 +3,19 @@ progress output and the history."""
 
 from __future__ import annotations
 
-import io
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from minitorch_rnn.layers import Dense, Logistic, Tanh
+from minitorch_rnn.layers import Dense, Dropout, Logistic, Tanh
 from minitorch_rnn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from minitorch_rnn.module import Module, Parameter, Sequential
 from minitorch_rnn.optim import SGD, Adam
 from minitorch_rnn.recurrent import RNNCell, Unroll
 from minitorch_rnn.training import Callback, NonFiniteError, StreamLoader, Trainer, pad_sequences
+from minitorch_rnn.training.forward_only import check_fits_model
 
 
 def _blobs(samples: int = 60, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -506,45 +507,168 @@ def test_binary_targets_with_logistic_or_logits_report_accuracy() -> None:
         assert history["accuracy"][-1] >= 0.9
 
 
-# -- progress output -----------------------------------------------------------------------------
+# -- validation data is checked before the first step -------------------------------------------
 
 
-def test_progress_outside_a_terminal_prints_one_plain_line_per_epoch(
-    capsys: pytest.CaptureFixture[str],
+class _CountingAdam(Adam):
+    """Adam that counts its steps (to prove none was taken)."""
+
+    steps = 0
+
+    def step(self) -> None:
+        type(self).steps += 1
+        super().step()
+
+
+@pytest.mark.parametrize(
+    ("validation_data", "error", "message"),
+    [
+        (
+            lambda x, y: (x[:, :3], y),
+            ValueError,
+            r"validation_data\) does not fit the model: Dense: input must have 4 features",
+        ),
+        (lambda x, y: [x, y], TypeError, r"validation_data.*list.*tuple \(x, y\)"),
+    ],
+)
+def test_bad_validation_data_is_rejected_before_the_first_step(
+    validation_data: Any, error: type[Exception], message: str
 ) -> None:
     x, y = _blobs()
-    _trainer(_classifier()).fit(x, y, epochs=3, batch_size=8, validation_data=(x, y))
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.splitlines()
-    assert len(lines) == 3
-    assert "\r" not in captured.err
-    for epoch, line in enumerate(lines, start=1):
-        assert line.startswith(f"Epoch {epoch}/3 - loss: ")
-        assert "accuracy: " in line and "val_loss: " in line and "lr: 0.05" in line
+    model = _classifier()
+    optimizer = _CountingAdam(model.parameters(), lr=0.05)
+    _CountingAdam.steps = 0
+    recorder = _Recorder()
+    trainer = Trainer(model, CrossEntropyLoss(), optimizer, callbacks=[recorder])
+    before = model.state_dict()
+    with pytest.raises(error, match=message):
+        trainer.fit(x, y, epochs=2, validation_data=validation_data(x, y), progress=False)
+    assert _CountingAdam.steps == 0 and optimizer.step_count == 0
+    assert recorder.calls == []
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
 
 
-def test_progress_false_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
-    x, y = _blobs()
-    _trainer(_classifier()).fit(x, y, epochs=2, progress=False)
-    captured = capfd.readouterr()
-    assert captured.out == "" and captured.err == ""
+def test_checking_validation_data_of_another_layout_changes_no_state() -> None:
+    """The dry run on validation data of other sequence length leaves Dropout's generator, a
+    stateful Unroll's carried state, the caches and the training mode as they were."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 5, 2)).astype(np.float32)
+    y = rng.integers(0, 3, size=(6, 5))
+    x_val = rng.normal(size=(4, 7, 2)).astype(np.float32)
+    y_val = rng.integers(0, 3, size=(4, 7))
+    unroll = Unroll(RNNCell(2, 4, seed=0), stateful=True)
+    model = Sequential(unroll, Dropout(0.5, seed=1), Dense(4, 3, seed=2))
+    model.forward(x)
+    carried = [np.copy(part) for part in np.atleast_1d(unroll.state)]
+    dropout = model[1]
+    rng_state = dropout.rng.bit_generator.state
+    trainer = _trainer(model)
+    check_fits_model(model, trainer.loss, (x_val, y_val, None), (x, y, None), "probe")
+    assert dropout.rng.bit_generator.state == rng_state
+    for saved, now in zip(carried, np.atleast_1d(unroll.state), strict=True):
+        np.testing.assert_array_equal(saved, now)
+    assert model.training
+    with pytest.raises(ValueError, match="probe does not fit the model"):
+        check_fits_model(model, trainer.loss, (x_val[..., :1], y_val, None), (x, y, None), "probe")
+    assert dropout.rng.bit_generator.state == rng_state
 
 
-def test_progress_in_a_terminal_draws_a_tqdm_bar_with_loss_and_metrics(
-    monkeypatch: pytest.MonkeyPatch,
+# -- an optimiser step that would overflow ------------------------------------------------------
+
+
+def test_an_overflowing_adam_step_stops_training_with_the_last_good_state_and_a_resumable_checkpoint(
+    tmp_path: Path,
 ) -> None:
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
+    """float32 Adam: a gradient of 1e20 squares to inf in the second moment; the step is refused,
+    training stops as for any non-finite value, and a checkpoint written then can be resumed."""
 
-    terminal = Terminal()
-    monkeypatch.setattr("sys.stderr", terminal)
+    class Huge(Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls = 0
+
+        def forward(self, x: np.ndarray) -> np.ndarray:
+            return x
+
+        def backward(self, grad: np.ndarray) -> np.ndarray:
+            self.calls += 1
+            return grad * np.float32(1e22) if self.calls == 2 else grad
+
+    x, y = _blobs(16)
+    model = Sequential(Dense(4, 3, seed=0), Huge())
+    trainer = _trainer(model)
+    trainer.fit(x, y, epochs=1, batch_size=16, progress=False)
+    weights = model.state_dict()
+    optimizer_state = trainer.optimizer.state_dict()
+    with pytest.raises(NonFiniteError, match=r"Adam\.step.*exp_avg_sq.*epoch 1, batch 1"):
+        trainer.fit(x, y, epochs=2, batch_size=16, progress=False)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, weights[name])
+    for key, value in trainer.optimizer.state_dict().items():
+        np.testing.assert_array_equal(value, optimizer_state[key])
+    path = tmp_path / "after.npz"
+    trainer.completed_epochs = 1
+    trainer.save_checkpoint(path)
+    resumed = _trainer(Sequential(Dense(4, 3, seed=5), Huge()))
+    resumed.fit(x, y, epochs=1, batch_size=16, progress=False, resume_from=path)
+    for name, value in resumed.model.state_dict().items():
+        np.testing.assert_array_equal(value, weights[name])
+
+
+# -- any optimiser the Trainer accepts can be checkpointed ---------------------------------------
+
+
+class _PlainSGD:
+    """Not an Optimizer: step() and its own state dict (a step counter)."""
+
+    def __init__(self, params: list[Parameter], lr: float) -> None:
+        self.params, self.lr, self.steps = params, lr, 0
+
+    def step(self) -> None:
+        self.steps += 1
+        for param in self.params:
+            param.data -= self.lr * param.grad
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": np.asarray(self.steps)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.steps = int(state["steps"])
+
+
+def test_a_checkpoint_saves_and_resumes_an_optimiser_that_is_not_an_optimizer(
+    tmp_path: Path,
+) -> None:
     x, y = _blobs()
-    _trainer(_classifier()).fit(x, y, epochs=2, batch_size=20)
-    text = terminal.getvalue()
-    assert "\r" in text
-    assert "Epoch 1/2" in text and "Epoch 2/2" in text
-    assert "3/3" in text
-    assert "loss=" in text and "accuracy=" in text
-    assert " - loss: " not in text  # no plain summary line on a terminal
+    model = _classifier()
+    first = Trainer(model, CrossEntropyLoss(), _PlainSGD(model.parameters(), 0.1))
+    first.fit(x, y, epochs=2, batch_size=20, progress=False)
+    path = tmp_path / "plain.npz"
+    first.save_checkpoint(path)
+    other = _classifier(seed=3)
+    optimizer = _PlainSGD(other.parameters(), 0.1)
+    second = Trainer(other, CrossEntropyLoss(), optimizer)
+    second.fit(x, y, epochs=2, batch_size=20, progress=False, resume_from=path)
+    assert optimizer.steps == 6 and second.completed_epochs == 2
+    for name, value in other.state_dict().items():
+        np.testing.assert_array_equal(value, model.state_dict()[name])
+
+
+def test_a_checkpoint_of_an_optimiser_without_state_saves_the_rest(tmp_path: Path) -> None:
+    class Stateless:
+        def __init__(self, params: list[Parameter]) -> None:
+            self.params = params
+
+        def step(self) -> None:
+            for param in self.params:
+                param.data -= 0.1 * param.grad
+
+    x, y = _blobs()
+    model = _classifier()
+    trainer = Trainer(model, CrossEntropyLoss(), Stateless(model.parameters()))
+    trainer.fit(x, y, epochs=1, batch_size=20, progress=False)
+    trainer.save_checkpoint(tmp_path / "stateless.npz")
+    again = Trainer(_classifier(seed=4), CrossEntropyLoss(), Stateless(model.parameters()))
+    again.fit(x, y, epochs=1, progress=False, resume_from=tmp_path / "stateless.npz")
+    assert again.completed_epochs == 1

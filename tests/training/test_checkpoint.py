@@ -1,7 +1,9 @@
-"""Exact resume: a run continued from a checkpoint ends where the uninterrupted run ends."""
+"""Checkpoints and exact resume: a run continued from a checkpoint ends where the uninterrupted
+run ends; a resume is all or nothing."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from minitorch_rnn.training import (
     LearningRateScheduler,
     ModelCheckpoint,
     Trainer,
+    checkpoint,
 )
 
 _RNG = np.random.default_rng(0)
@@ -185,3 +188,43 @@ def test_a_resume_whose_callback_state_does_not_fit_is_undone_completely(tmp_pat
         np.testing.assert_array_equal(value, before[name])
     for key, value in optimizer.state_dict().items():
         np.testing.assert_array_equal(value, optimizer_before[key])
+
+
+class _FailsToBegin(Callback):
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
+        raise RuntimeError("on_train_begin failed")
+
+
+def test_a_callback_failing_in_on_train_begin_of_a_resume_undoes_the_restore(
+    tmp_path: Path,
+) -> None:
+    first, _ = _setup(seed=0)
+    _fit(first, epochs=2)
+    path = tmp_path / "ckpt.npz"
+    first.save_checkpoint(path)
+
+    trainer, epochs = _setup(seed=5, extra=(_FailsToBegin(),))
+    before = trainer.model.state_dict()
+    optimizer_before = trainer.optimizer.state_dict()
+    rng_before = trainer.rng.bit_generator.state
+    with pytest.raises(RuntimeError, match="on_train_begin failed"):
+        _fit(trainer, epochs=3, resume_from=path)
+    assert epochs.run == []
+    assert trainer.completed_epochs == 0 and trainer.history == {}
+    assert trainer.rng.bit_generator.state == rng_before
+    for name, value in trainer.model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+    for key, value in trainer.optimizer.state_dict().items():
+        np.testing.assert_array_equal(value, optimizer_before[key])
+
+
+def test_the_json_codec_round_trips_arrays_and_non_finite_floats() -> None:
+    value = {"key": np.arange(3, dtype=np.uint32), "best": float("inf"), "n": np.int64(4)}
+    encoded = checkpoint.to_json(value)
+    assert json.loads(json.dumps(encoded, allow_nan=False)) == encoded
+    decoded = checkpoint.from_json(encoded)
+    np.testing.assert_array_equal(decoded["key"], value["key"])
+    assert decoded["key"].dtype == np.uint32
+    assert decoded["best"] == float("inf") and decoded["n"] == 4
+    with pytest.raises(TypeError, match="cannot store a set"):
+        checkpoint.to_json({"bad": {1, 2}})
