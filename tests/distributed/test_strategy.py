@@ -6,6 +6,7 @@ One local Ray (2 CPUs) serves the whole module; every ``fit`` starts and kills i
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,6 +29,8 @@ TOLERANCE = 1e-10
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray() -> Iterator[None]:
+    # The layers defined here travel by value: workers need not be able to import this file.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
@@ -219,6 +222,33 @@ class _DriverOnlyDense(mt.Dense):
         if state["home"] != os.getpid():
             raise ImportError("this layer's code is missing here")
         self.__dict__.update(state)
+
+
+class _SlowOutsideHome(mt.Dense):
+    """A layer whose forward hangs in any process but the one that made it (a hung worker)."""
+
+    def __init__(self) -> None:
+        super().__init__(6, 4, seed=0)
+        self.home = os.getpid()
+
+    def forward(self, x: Any) -> Any:
+        if os.getpid() != self.home:
+            time.sleep(60)
+        return super().forward(x)
+
+
+def test_a_step_that_outlasts_the_timeout_ends_fit_naming_the_worker() -> None:
+    model = mt.Sequential(_SlowOutsideHome()).to(np.float64)
+    strategy = RayStrategy(2, timeout=1.0)
+    trainer = mt.Trainer(model, mt.MSELoss(), _sgd(model.parameters()), strategy=strategy)
+    before = model.state_dict()
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match=r"worker 0 of 2 .* did not answer at epoch 1, batch 1"):
+        trainer.fit(np.ones((4, 6)), np.ones((4, 4)), epochs=1, progress=False)
+    assert time.monotonic() - start < 30.0
+    for name, value in before.items():
+        np.testing.assert_array_equal(model.state_dict()[name], value)
+    assert strategy.workers == []
 
 
 def test_a_worker_that_cannot_build_its_replica_fails_fit_at_the_start() -> None:
