@@ -52,13 +52,15 @@ def register(subparsers: Any) -> None:
         nargs="+",
         choices=("tanh", "sigmoid", "relu"),
         default=["tanh", "sigmoid"],
-        help="hidden nonlinearities (default tanh sigmoid)",
+        metavar="ACT",
+        help="hidden nonlinearities: tanh, sigmoid, relu (default tanh sigmoid)",
     )
     grid.add_argument(
         "--bias",
         nargs="+",
         choices=("yes", "no"),
         default=["yes", "no"],
+        metavar="{yes,no}",
         help="with and/or without biases (default yes no)",
     )
     grid.add_argument(
@@ -66,13 +68,21 @@ def register(subparsers: Any) -> None:
         nargs="+",
         type=positive_int,
         default=[2, 4, 8, 16],
+        metavar="N",
         help="hidden units (default 2 4 8 16)",
     )
     grid.add_argument(
-        "--seeds", nargs="+", type=int, default=[0], help="random seeds of each point (default 0)"
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=[0],
+        metavar="SEED",
+        help="random seeds of each point (default 0)",
     )
     fixed = app.add_argument_group("training (the same for every trial)")
-    fixed.add_argument("--bits", type=int, default=4, help=f"bits per number, 1..{MAX_BITS}")
+    fixed.add_argument(
+        "--bits", type=int, default=4, help=f"bits per number, 1..{MAX_BITS} (default 4)"
+    )
     fixed.add_argument(
         "--epochs", type=positive_int, default=1000, help="maximum epochs (default 1000)"
     )
@@ -86,10 +96,13 @@ def register(subparsers: Any) -> None:
     ray_group.add_argument(
         "--workers",
         type=positive_int,
+        metavar="N",
         help="trials running at once (default: every CPU of the Ray cluster)",
     )
     ray_group.add_argument(
-        "--address", help="join the Ray cluster at this address (default: start a local Ray)"
+        "--address",
+        metavar="ADDR",
+        help="join the Ray cluster at this address (default: start a local Ray)",
     )
     outputs = app.add_argument_group("outputs")
     outputs.add_argument(
