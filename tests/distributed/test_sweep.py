@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -79,14 +80,16 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 def test_the_sweep_command_runs_a_tiny_grid_and_writes_the_table(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    output = tmp_path / "table.csv"
+    output, plot = tmp_path / "table.csv", tmp_path / "table.png"
     code, out, err = _cli(
         capsys,
         "sweep", "subtract", "--activation", "tanh", "--bias", "yes", "no", "--hidden", "8",
         "--seeds", "0", "1", "--bits", "2", "--epochs", "3", "--workers", "2",
-        "--output", str(output),
+        "--output", str(output), "--plot", str(plot),
     )  # fmt: skip
     assert code == 0, err
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert plot.read_bytes().startswith(b"\x89PNG")
     assert "| tanh | yes |" in out and "| tanh | no |" in out
     with output.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -114,3 +117,22 @@ def test_a_sweep_trial_is_the_subtract_commands_training(tmp_path: Path) -> None
     result = subtract_trial(config, fixed)
     assert result["accuracy"] == expected["val_sequence_accuracy"][-1]
     assert result["epochs"] == len(expected["loss"])
+
+
+def test_the_table_shows_epochs_for_one_seed_and_solved_counts_for_several() -> None:
+    from minitorch_rnn.examples.sweep import format_table
+
+    rows = [
+        {"activation": "tanh", "bias": True, "hidden": 4, "seed": 0, "accuracy": 1.0,
+         "epochs": 465, "seconds": 3.5},
+        {"activation": "tanh", "bias": False, "hidden": 4, "seed": 0, "accuracy": 1.0,
+         "epochs": 10, "seconds": 0.1},
+        {"activation": "tanh", "bias": False, "hidden": 4, "seed": 1, "accuracy": 0.5,
+         "epochs": 1000, "seconds": 9.0},
+    ]  # fmt: skip
+    assert format_table(rows, [4, 8]).splitlines() == [
+        "| hidden activation | biases | 4 units | 8 units |",
+        "| --- | --- | --- | --- |",
+        "| tanh | yes | 100 % (465 ep, 3.5 s) | — |",
+        "| tanh | no | 75.0 % (1/2 seeds at 100 %) | — |",
+    ]
