@@ -23,16 +23,18 @@ def connect(address: str | None, owner: str) -> ModuleType:
     """Make sure this process is connected to Ray, and return the ``ray`` module.
 
     An existing connection (``ray.init`` called before) is used as it is. Otherwise
-    ``address=None`` starts a local Ray with every CPU of this machine and no dashboard, and an
-    address (``"auto"``, ``"HOST:6379"``, ``"ray://HOST:10001"``) joins that running cluster.
-    A local Ray started here stays up until this process ends or calls ``ray.shutdown()``, so
-    later fits and sweeps do not pay its start-up again.
+    ``address=None`` does what ``ray.init()`` does: join the cluster named by the environment
+    variable ``RAY_ADDRESS`` or started by ``ray start`` on this machine if there is one, else
+    start a local Ray with every CPU of this machine (no dashboard); ``"local"`` always starts a
+    local one. An address (``"auto"``, ``"HOST:6379"``, ``"ray://HOST:10001"``) joins that running
+    cluster. A local Ray started here stays up until this process ends or calls
+    ``ray.shutdown()``, so later fits and sweeps do not pay its start-up again.
     """
     ray = import_ray(owner)
     if ray.is_initialized():
         return ray
-    if address is None:
-        ray.init(include_dashboard=False)
+    if address is None or address == "local":
+        ray.init(address=address, include_dashboard=False)
     else:
         _check_reachable(address, owner)
         try:

@@ -106,8 +106,10 @@ class RayStrategy:
     num_workers : int
         Worker processes (Ray actors), each holding a replica of the model.
     address : str, optional
-        ``None``: use the Ray this process is connected to, or start a local one with every CPU
-        of this machine. An address (``"auto"``, ``"HOST:6379"``) joins a running cluster.
+        ``None``: use the Ray this process is connected to, else do what ``ray.init()`` does
+        (join ``RAY_ADDRESS`` or a ``ray start`` cluster of this machine, else start a local
+        Ray with every CPU of this machine). ``"local"``: always a local Ray. An address
+        (``"auto"``, ``"HOST:6379"``) joins a running cluster.
     cpus_per_worker : float
         CPUs Ray reserves for each worker (it also sets the worker's BLAS threads to that).
     timeout : float, optional

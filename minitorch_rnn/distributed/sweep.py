@@ -53,8 +53,9 @@ def sweep(
         Trials running at the same time; default: as many as the Ray cluster has CPUs (divided by
         ``cpus_per_trial``).
     address : str, optional
-        ``None``: the Ray this process is connected to, or a new local one; an address joins a
-        running cluster (see :class:`~minitorch_rnn.distributed.RayStrategy`).
+        ``None``: the Ray this process is connected to, or as ``ray.init()`` (usually a new
+        local one); an address joins a running cluster (see
+        :class:`~minitorch_rnn.distributed.RayStrategy`).
     cpus_per_trial : float
         CPUs Ray reserves for each trial.
 
