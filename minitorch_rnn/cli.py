@@ -10,7 +10,7 @@ import argparse
 import sys
 from typing import NoReturn
 
-from .examples import adding, charlm, dinos, gradflow, sample, sentiment, subtract
+from .examples import adding, charlm, dinos, gradflow, sample, sentiment, subtract, sweep
 from .examples.common import CLIError
 
 PROG = "minitorch-rnn"
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for application in (dinos, sample, subtract, sentiment, charlm, adding, gradflow):
+    for application in (dinos, sample, subtract, sentiment, charlm, adding, gradflow, sweep):
         application.register(subparsers)
     return parser
 

@@ -40,6 +40,7 @@ class Loss:
             )
         self.reduction = reduction
         self._grad: np.ndarray | None = None
+        self._divisor: float | None = None
 
     def _elementwise(
         self, pred: np.ndarray, target: Any
@@ -79,9 +80,21 @@ class Loss:
         scale = (counted / denominator).astype(pred.dtype)
         scale = scale.reshape(scale.shape + (1,) * (grads.ndim - scale.ndim))
         self._grad = grads * scale
+        self._divisor = denominator
         return total / denominator
 
     __call__ = forward
+
+    def divisor(self) -> float:
+        """What the last :meth:`forward` divided the summed loss by: 1 for ``"sum"``, the batch
+        size for ``"batch_mean"``, the number of counted elements (at least 1) for ``"mean"``.
+
+        A batch's loss and gradient are its ``"sum"`` ones divided by this number, which is how
+        ``minitorch_rnn.distributed`` combines the summed gradients of a batch split over workers.
+        """
+        if self._divisor is None:
+            raise RuntimeError(f"{type(self).__name__}.divisor: called before forward")
+        return self._divisor
 
     def backward(self) -> np.ndarray:
         """d loss / d pred of the last :meth:`forward`, same shape and dtype as ``pred``."""

@@ -395,3 +395,27 @@ def test_losses_are_callable_like_forward(logits: np.ndarray, classes: np.ndarra
     loss = mt.CrossEntropyLoss()
     assert loss(logits, classes) == loss.forward(logits, classes)
     assert "reduction='mean'" in repr(loss) and "MSELoss" in repr(mt.MSELoss())
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_divisor_is_what_the_reduction_divided_the_summed_loss_by(
+    reduction: str, rng: np.random.Generator
+) -> None:
+    logits = rng.standard_normal((B, T, C))
+    target = rng.integers(0, C, (B, T))
+    target[0, 1] = -100  # ignored
+    mask = np.ones((B, T), dtype=bool)
+    mask[2, 2:] = False  # padding: 2 more elements out, 9 of the 12 counted
+    loss = mt.CrossEntropyLoss(reduction=reduction, ignore_index=-100)
+    value = loss.forward(logits, target, mask=mask)
+    summed = mt.CrossEntropyLoss(reduction="sum", ignore_index=-100)
+    total = summed.forward(logits, target, mask=mask)
+    expected = {"mean": 9.0, "sum": 1.0, "batch_mean": float(B)}[reduction]
+    assert loss.divisor() == expected
+    np.testing.assert_allclose(value, total / expected, rtol=1e-12)
+    np.testing.assert_allclose(loss.backward(), summed.backward() / expected, rtol=1e-12)
+
+
+def test_divisor_before_any_forward_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match=r"MSELoss.divisor: called before forward"):
+        mt.MSELoss().divisor()
