@@ -1,8 +1,9 @@
 """Recurrent cells, the Unroll container (BPTT), and stacked conveniences."""
 
+from .bidirectional import Bidirectional
 from .cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 from .stacked import GRU, LSTM, RNN, RecurrentStack
-from .unroll import Bidirectional, Unroll
+from .unroll import Unroll
 
 __all__ = [
     "GRU",

@@ -16,8 +16,9 @@ from .. import init
 from ..layers.dropout import Dropout
 from ..module import Module, input_grad_needed
 from ..validation import check_shape, check_size, float_input, is_int
+from .bidirectional import Bidirectional
 from .cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
-from .unroll import Bidirectional, Unroll
+from .unroll import Unroll
 
 __all__ = ["GRU", "LSTM", "RNN", "RecurrentStack"]
 

@@ -1,4 +1,4 @@
-r"""Unroll: a cell over a whole sequence, with backpropagation through time; and Bidirectional.
+r"""Unroll: a cell over a whole sequence, with backpropagation through time.
 
 The cell knows one step; :class:`Unroll` owns time: the loop, the state carried forward, the
 gradient carried backward (``grad_h_out[t] + grad_h_next``, and the cell gradient of an LSTM), the
@@ -10,28 +10,23 @@ products after the backward loop — per step only the recurrent product and ele
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ..module import Module
 from ..validation import check_last_dim, check_rank, float_input, grad_input, int_input, is_int
-from .cells import Cache, RecurrentCell, State
+from .cell import Cache, RecurrentCell, State
+from .time_order import (
+    Trace,
+    norms_by_position,
+    processing_order,
+    squared_norms,
+    to_batch_major,
+    to_time_major,
+)
 
-__all__ = ["Bidirectional", "Unroll"]
-
-
-@dataclass
-class _Trace:
-    """What one training-mode forward keeps for its backward (time-major)."""
-
-    x: np.ndarray  # (T, B, I), in processing order
-    states: State  # each (T + 1, B, H); states[k][0] is the initial state
-    cache: Cache  # each (T, B, width)
-    valid: np.ndarray | None  # (T, B) bool, None when every step of every sample is valid
-    order: np.ndarray | None  # (B, T) processing position -> sequence position, None if identity
-    flip: bool  # reverse without lengths: a plain flip of the time axis
+__all__ = ["Unroll"]
 
 
 class Unroll(Module):
@@ -117,7 +112,7 @@ class Unroll(Module):
         self.state: Any = None
         self.grad_initial_state: Any = None
         self.grad_norms: np.ndarray | None = None
-        self._trace: _Trace | None = None
+        self._trace: Trace | None = None
 
     @property
     def name(self) -> str:
@@ -179,9 +174,9 @@ class Unroll(Module):
         cell = self.cell
         batch, steps, _ = x.shape
 
-        order = _processing_order(lengths_array, steps) if self.reverse else None
+        order = processing_order(lengths_array, steps) if self.reverse else None
         flip = self.reverse and order is None
-        x_time = _to_time_major(x, order, flip)
+        x_time = to_time_major(x, order, flip)
         valid = None
         if lengths_array is not None and lengths_array.min() < steps:
             valid = np.arange(steps)[:, None] < lengths_array[None, :]
@@ -210,7 +205,7 @@ class Unroll(Module):
 
         final = tuple(s[steps].copy() for s in states)
         self.state = cell.public_state(final)
-        self._trace = _Trace(x_time, states, cache, valid, order, flip) if keep else None
+        self._trace = Trace(x_time, states, cache, valid, order, flip) if keep else None
 
         if not self.return_sequences:
             return final[0].copy()
@@ -219,7 +214,7 @@ class Unroll(Module):
             outputs = outputs * valid[..., None]
         # a read-only view of the state buffer the backward pass keeps anyway: no (B, T, H) copy,
         # and an in-place change by the caller, which would corrupt that pass, is refused
-        sequence = _to_batch_major(outputs, order, flip, contiguous=False)
+        sequence = to_batch_major(outputs, order, flip, contiguous=False)
         sequence.flags.writeable = False
         return sequence
 
@@ -259,7 +254,7 @@ class Unroll(Module):
 
     def _prepare_backward(
         self, grad_output: Any, grad_state: Any
-    ) -> tuple[_Trace, np.ndarray, State]:
+    ) -> tuple[Trace, np.ndarray, State]:
         """Validate what ``backward`` takes, before any state changes."""
         trace = self._trace
         if trace is None:
@@ -276,7 +271,7 @@ class Unroll(Module):
 
     def _run_backward(
         self,
-        trace: _Trace,
+        trace: Trace,
         grad_out: np.ndarray,
         grad_final: State,
         needs_input_grad: bool = True,
@@ -290,7 +285,7 @@ class Unroll(Module):
         self._trace = None
 
         if self.return_sequences:
-            grad_out_time = _to_time_major(grad_out, trace.order, trace.flip, contiguous=False)
+            grad_out_time = to_time_major(grad_out, trace.order, trace.flip, contiguous=False)
             if trace.valid is not None:
                 grad_out_time = grad_out_time * trace.valid[..., None]
         else:
@@ -321,13 +316,13 @@ class Unroll(Module):
         )
         self.grad_initial_state = cell.public_state(grad_initial)
         if norms_squared is not None:
-            self.grad_norms = _norms_by_position(norms_squared, trace)
+            self.grad_norms = norms_by_position(norms_squared, trace)
         if grad_x_rows is None:
             return None
-        return _to_batch_major(grad_x_rows.reshape(steps, batch, -1), trace.order, trace.flip)
+        return to_batch_major(grad_x_rows.reshape(steps, batch, -1), trace.order, trace.flip)
 
     def _step_back(
-        self, trace: _Trace, t: int, grad_next: State, grad_preact_t: np.ndarray
+        self, trace: Trace, t: int, grad_next: State, grad_preact_t: np.ndarray
     ) -> State:
         """One step back: fill ``grad_preact_t`` and return the gradient of the state before ``t``.
 
@@ -353,7 +348,7 @@ class Unroll(Module):
 
     def _backward_full(
         self,
-        trace: _Trace,
+        trace: Trace,
         grad_out_time: np.ndarray | None,
         grad_final: State,
         grad_preact: np.ndarray,
@@ -364,13 +359,13 @@ class Unroll(Module):
             if grad_out_time is not None:
                 carried = (carried[0] + grad_out_time[t],) + carried[1:]
             if norms_squared is not None:
-                norms_squared[t] = _squared_norms(carried[0])
+                norms_squared[t] = squared_norms(carried[0])
             carried = self._step_back(trace, t, carried, grad_preact[t])
         return carried
 
     def _backward_truncated(
         self,
-        trace: _Trace,
+        trace: Trace,
         grad_out_time: np.ndarray | None,
         grad_final: State,
         grad_preact: np.ndarray,
@@ -439,201 +434,6 @@ def _accumulate_grads(
     return None
 
 
-def _squared_norms(grad_h: np.ndarray) -> np.ndarray:
-    """Per sample, in float64: the sum over hidden units of ``grad_h ** 2`` ``(B,)``."""
-    return np.einsum("bh,bh->b", grad_h, grad_h, dtype=np.float64)
-
-
-def _norms_by_position(norms_squared: np.ndarray, trace: _Trace) -> np.ndarray:
-    """Per-sample squared norms ``(T, B)`` in processing order -> L2 norms ``(T,)`` by input
-    position (each sample's reverse reading has its own order)."""
-    if trace.order is not None:
-        # the processing order is its own inverse: position t of sample b ran at step order[b, t]
-        norms_squared = np.take_along_axis(norms_squared, trace.order.T, axis=0)
-    elif trace.flip:
-        norms_squared = norms_squared[::-1]
-    return np.sqrt(norms_squared.sum(axis=1))
-
-
 def _batch_of(state: Any) -> int:
     first = state[0] if isinstance(state, tuple) else state
     return int(np.shape(first)[0])
-
-
-def _processing_order(lengths: np.ndarray | None, steps: int) -> np.ndarray | None:
-    """For reverse reading: ``order[b, p]`` is the sequence position processed at step ``p``.
-
-    Each sample is read from its own last valid step down to 0; padded positions keep their
-    place. The map is its own inverse. ``None`` means a plain flip (no lengths).
-    """
-    if lengths is None or lengths.min() == steps:
-        return None
-    positions = np.arange(steps)[None, :]
-    return np.where(positions < lengths[:, None], lengths[:, None] - 1 - positions, positions)
-
-
-def _to_time_major(
-    array: np.ndarray, order: np.ndarray | None, flip: bool, contiguous: bool = True
-) -> np.ndarray:
-    """(B, T, F) batch-major in sequence order -> (T, B, F) time-major in processing order.
-
-    ``contiguous=False`` may return a strided view instead of a copy (for read-only use).
-    """
-    if order is not None:
-        array = np.take_along_axis(array, order[..., None], axis=1)
-    elif flip:
-        array = array[:, ::-1]
-    array = array.transpose(1, 0, 2)
-    return np.ascontiguousarray(array) if contiguous else array
-
-
-def _to_batch_major(
-    array: np.ndarray, order: np.ndarray | None, flip: bool, contiguous: bool = True
-) -> np.ndarray:
-    """(T, B, F) time-major in processing order -> (B, T, F) batch-major in sequence order.
-
-    ``contiguous=False`` may return a strided view instead of a copy.
-    """
-    array = array.transpose(1, 0, 2)
-    if order is not None:
-        return np.take_along_axis(array, order[..., None], axis=1)
-    if flip:
-        array = array[:, ::-1]
-    return np.ascontiguousarray(array) if contiguous else array
-
-
-class Bidirectional(Module):
-    """Two Unrolls over the same input, one forwards and one backwards, outputs merged.
-
-    Parameters
-    ----------
-    forward_unroll : Unroll
-        Reads left to right (``reverse=False``).
-    backward_unroll : Unroll
-        Reads right to left (``reverse=True``); output ``t`` is aligned with input ``t``.
-    merge : {"concat", "sum"}
-        ``[forward, backward]`` along the last axis (``2H``), or their sum (``H``; equal hidden
-        sizes required).
-
-    Attributes
-    ----------
-    state, grad_initial_state, grad_norms
-        Pairs ``(forward, backward)`` of the two Unrolls' values (``grad_norms`` when they record
-        them: see :class:`Unroll`).
-
-    Shapes
-    ------
-    x ``(B, T, I)`` -> ``(B, T, 2H)`` (concat) or ``(B, T, H)`` (sum); without
-    ``return_sequences``, ``(B, 2H)`` / ``(B, H)`` from each direction's final state.
-    """
-
-    def __init__(
-        self, forward_unroll: Unroll, backward_unroll: Unroll, merge: str = "concat"
-    ) -> None:
-        super().__init__()
-        for role, unroll, reverse in (
-            ("forward_unroll", forward_unroll, False),
-            ("backward_unroll", backward_unroll, True),
-        ):
-            if not isinstance(unroll, Unroll):
-                raise TypeError(
-                    f"Bidirectional: {role} must be an Unroll, got {type(unroll).__name__}"
-                )
-            if unroll.reverse != reverse:
-                raise ValueError(f"Bidirectional: {role} must have reverse={reverse}")
-        if merge not in ("concat", "sum"):
-            raise ValueError(f"Bidirectional: merge must be 'concat' or 'sum', got {merge!r}")
-        if forward_unroll.return_sequences != backward_unroll.return_sequences:
-            raise ValueError("Bidirectional: both Unrolls must have the same return_sequences")
-        if forward_unroll.cell.input_size != backward_unroll.cell.input_size:
-            raise ValueError("Bidirectional: both cells must have the same input_size")
-        if merge == "sum" and forward_unroll.hidden_size != backward_unroll.hidden_size:
-            raise ValueError(
-                "Bidirectional: merge='sum' needs equal hidden sizes, got "
-                f"{forward_unroll.hidden_size} and {backward_unroll.hidden_size}"
-            )
-        self.forward_unroll = forward_unroll
-        self.backward_unroll = backward_unroll
-        self.merge = merge
-        self._output_shape: tuple[int, ...] | None = None
-
-    @property
-    def state(self) -> tuple[Any, Any]:
-        return self.forward_unroll.state, self.backward_unroll.state
-
-    @property
-    def grad_initial_state(self) -> tuple[Any, Any]:
-        return self.forward_unroll.grad_initial_state, self.backward_unroll.grad_initial_state
-
-    @property
-    def grad_norms(self) -> tuple[np.ndarray | None, np.ndarray | None]:
-        return self.forward_unroll.grad_norms, self.backward_unroll.grad_norms
-
-    @property
-    def record_grad_norms(self) -> bool:
-        """Whether both directions record :attr:`Unroll.grad_norms` (setting it sets both)."""
-        return self.forward_unroll.record_grad_norms and self.backward_unroll.record_grad_norms
-
-    @record_grad_norms.setter
-    def record_grad_norms(self, value: bool) -> None:
-        self.forward_unroll.record_grad_norms = bool(value)
-        self.backward_unroll.record_grad_norms = bool(value)
-
-    def reset_state(self) -> None:
-        """Forget the carried states of stateful Unrolls."""
-        self.forward_unroll.reset_state()
-        self.backward_unroll.reset_state()
-
-    def forward(self, x: Any, state: Any = None, lengths: Any = None) -> np.ndarray:
-        """Run both directions; ``state`` is ``(forward_state, backward_state)`` or None."""
-        if state is None:
-            state = (None, None)
-        elif not isinstance(state, (tuple, list)) or len(state) != 2:
-            raise TypeError("Bidirectional: state must be a pair (forward_state, backward_state)")
-        forward_args = self.forward_unroll._prepare(x, state[0], lengths)
-        backward_args = self.backward_unroll._prepare(x, state[1], lengths)
-        forward_out = self.forward_unroll._run(*forward_args)
-        backward_out = self.backward_unroll._run(*backward_args)
-        self._output_shape = forward_out.shape[:-1] + (
-            forward_out.shape[-1] + (backward_out.shape[-1] if self.merge == "concat" else 0),
-        )
-        if self.merge == "sum":
-            return forward_out + backward_out
-        return np.concatenate([forward_out, backward_out], axis=-1)
-
-    def backward(self, grad_output: Any, grad_state: Any = None) -> np.ndarray | None:
-        """Split the gradient between the directions and add their input gradients (None when
-        no input gradient is needed, see :class:`Unroll`)."""
-        if self._output_shape is None:
-            raise RuntimeError("Bidirectional: backward called before forward")
-        grad_output = np.asarray(grad_output)
-        if grad_output.shape != self._output_shape:
-            raise ValueError(
-                f"Bidirectional: grad_output must have shape {self._output_shape}, "
-                f"got {grad_output.shape}"
-            )
-        if self.merge == "sum":
-            grad_forward = grad_backward = grad_output
-        else:
-            split = self.forward_unroll.hidden_size
-            grad_forward, grad_backward = grad_output[..., :split], grad_output[..., split:]
-        if grad_state is None:
-            grad_state = (None, None)
-        elif not isinstance(grad_state, (tuple, list)) or len(grad_state) != 2:
-            raise TypeError(
-                "Bidirectional: grad_state must be a pair (forward_grad_state, backward_grad_state) "
-                f"or None, got {type(grad_state).__name__}"
-            )
-        forward_args = self.forward_unroll._prepare_backward(grad_forward, grad_state[0])
-        backward_args = self.backward_unroll._prepare_backward(grad_backward, grad_state[1])
-        self._output_shape = None
-        needed = self.needs_input_grad
-        grad_x = self.forward_unroll._run_backward(*forward_args, needs_input_grad=needed)
-        grad_x_reverse = self.backward_unroll._run_backward(*backward_args, needs_input_grad=needed)
-        if grad_x is None or grad_x_reverse is None:
-            return None  # half an input gradient would be wrong; either skip both or neither
-        grad_x += grad_x_reverse
-        return grad_x
-
-    def extra_repr(self) -> str:
-        return f"merge={self.merge!r}"

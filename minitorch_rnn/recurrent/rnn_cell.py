@@ -1,0 +1,89 @@
+"""The Elman (vanilla) RNN cell: one time step, written with the public cell protocol."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from .. import init as initializers
+from .cell import ACTIVATIONS, Cache, RecurrentCell, State
+
+__all__ = ["RNNCell"]
+
+
+class RNNCell(RecurrentCell):
+    r"""Elman (vanilla) RNN step: :math:`h = \phi(x W_{ih}^\top + b_{ih} + h_{prev} W_{hh}^\top + b_{hh})`
+    with :math:`\phi` = tanh or ReLU — the source documents' ``a_t = tanh(Wax x_t + Waa a_{t-1} + ba)``.
+
+    Backward: :math:`\delta = g_h \odot \phi'(\cdot)` (``1 - h^2`` for tanh, ``h > 0`` for ReLU),
+    :math:`g_{h_{prev}} = \delta W_{hh}`, :math:`g_x = \delta W_{ih}`.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+    nonlinearity : {"tanh", "relu", "sigmoid"}
+        "sigmoid" (derivative ``h (1 - h)``) is not in PyTorch; it answers the source documents'
+        exercise of a logistic hidden layer.
+    bias : bool
+        Whether to learn ``bias_ih`` and ``bias_hh``.
+    init : str or callable
+        ``"pytorch"`` (default), ``"normal"``, ``"orthogonal"``, ``"identity"`` (with
+        ``nonlinearity="relu"``: the IRNN of Le et al. 2015) or a callable; see
+        :class:`RecurrentCell`.
+    seed : int or numpy.random.Generator, optional
+        Random state of the initialisation.
+    dtype : float32 or float64, optional
+        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
+
+    Shapes
+    ------
+    x ``(B, input_size)``, h ``(B, hidden_size)``; ``weight_ih`` ``(H, I)``, ``weight_hh`` ``(H, H)``,
+    ``bias_ih``, ``bias_hh`` ``(H,)``.
+    """
+
+    num_gates = 1
+    state_names = ("h",)
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        nonlinearity: str = "tanh",
+        bias: bool = True,
+        *,
+        init: str | initializers.ParameterInit = "pytorch",
+        seed: initializers.Seed = None,
+        dtype: DTypeLike | None = None,
+    ) -> None:
+        if nonlinearity not in ("tanh", "relu", "sigmoid"):
+            raise ValueError(
+                f"RNNCell: nonlinearity must be 'tanh', 'relu' or 'sigmoid', got {nonlinearity!r}"
+            )
+        super().__init__(input_size, hidden_size, bias, init=init, seed=seed, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def step(self, x_proj: np.ndarray, state_prev: State, state_next: State, cache: Cache) -> None:
+        (h_prev,), (h,) = state_prev, state_next
+        assert self.weight_hh is not None
+        np.matmul(h_prev, self.weight_hh.data.T, out=h)
+        h += x_proj
+        activation, _ = ACTIVATIONS[self.nonlinearity]
+        activation(h, out=h)
+
+    def step_backward(
+        self,
+        grad_state: State,
+        state_prev: State,
+        state_next: State,
+        cache: Cache,
+        grad_preact: np.ndarray,
+    ) -> State:
+        (grad_h,), (h,) = grad_state, state_next
+        assert self.weight_hh is not None
+        _, derivative = ACTIVATIONS[self.nonlinearity]
+        derivative(h, out=grad_preact)
+        grad_preact *= grad_h
+        return (grad_preact @ self.weight_hh.data,)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", nonlinearity={self.nonlinearity!r}"
