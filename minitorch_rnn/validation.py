@@ -113,3 +113,27 @@ def grad_input(grad: Any, layer: str, shape: tuple[int, ...], dtype: np.dtype) -
 def no_forward_error(layer: str) -> RuntimeError:
     """The error every ``backward`` raises when there is no matching ``forward``."""
     return RuntimeError(f"{layer}: backward called before forward (no cached forward pass)")
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array`` (no copy), for handing out an array a layer keeps.
+
+    A layer that caches its output for ``backward`` returns it through this view: a caller who
+    edits the output in place gets numpy's "read-only" error instead of a silently wrong gradient.
+    """
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def check_real(value: Any, owner: str, name: str) -> float:
+    """Return ``value`` as a finite ``float`` if it is a real number (not a bool); else raise.
+
+    A non-number (including ``bool`` and strings) is a ``TypeError``; NaN or infinity a
+    ``ValueError``; both name the owner and the argument.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner}: {name} must be a real number, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{owner}: {name} must be finite, got {value!r}")
+    return float(value)
