@@ -66,9 +66,7 @@ class Dense(Module):
         shape = (out_features, in_features)
         self.weight = Parameter(init.uniform(shape, -bound, bound, rng, dtype))
         self.bias = (
-            Parameter(init.uniform((out_features,), -bound, bound, rng, dtype))
-            if bias
-            else None
+            Parameter(init.uniform((out_features,), -bound, bound, rng, dtype)) if bias else None
         )
         self._x: np.ndarray | None = None
 
