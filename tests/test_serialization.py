@@ -551,7 +551,7 @@ def test_plain_text_file_is_said_to_be_text_not_pickled_data(
     path = tmp_path / "notes.npz"
     path.write_text("these are my notes, not a checkpoint\n", encoding="utf-8")
     model, optimizer = target
-    with pytest.raises(ValueError, match="a text file, not an .npz") as caught:
+    with pytest.raises(ValueError, match=r"a text file, not an \.npz") as caught:
         load(path, model, optimizer)
     assert "pickle" not in str(caught.value)
 

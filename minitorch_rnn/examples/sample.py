@@ -15,7 +15,7 @@ from ..datasets.dinos import CharVocabulary
 from ..generate import sample
 from ..serialization import load, read_meta, read_shapes
 from .char_model import CharModelSpec
-from .common import CLIError, positive_float, positive_int
+from .common import CLIError, non_negative_int, positive_float, positive_int
 
 
 def register(subparsers: Any) -> None:
@@ -39,7 +39,7 @@ def register(subparsers: Any) -> None:
         help="text to start from: the first letters of every dinos name, or the text charlm "
         "continues",
     )
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     parser.set_defaults(func=run)
 
 
