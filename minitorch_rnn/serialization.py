@@ -18,24 +18,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 import os
 import re
 import stat
-import struct
 import tempfile
-import zipfile
-import zlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from .module import Module
+from .npz_reader import ArrayHeader, CorruptArchive, LazyArrays, NpzReader
 from .optim.optimizers import Optimizer
 
-__all__ = ["FORMAT_VERSION", "load", "read_meta", "read_shapes", "save"]
+__all__ = ["FORMAT_VERSION", "JSONValue", "load", "read_meta", "read_shapes", "save"]
 
 FORMAT_VERSION = 1
 _FORMAT_NAME = "minitorch_rnn"
@@ -45,33 +41,30 @@ _OPTIMIZER_PREFIX = "optimizer/"
 _META_KEY = "meta"
 _NOT_A_CHECKPOINT = "corrupt or not a minitorch_rnn checkpoint"
 
-# What reading a damaged archive can raise (bad zip structure, truncated members, bad CRC,
-# unknown compression, encrypted members, malformed .npy headers); each means "not a usable
-# checkpoint".
-_READ_ERRORS = (
-    ValueError,
-    EOFError,
-    KeyError,
-    NotImplementedError,
-    OSError,
-    RuntimeError,
-    SyntaxError,
-    struct.error,
-    zipfile.BadZipFile,
-    zlib.error,
-)
 # Limits on what a file may declare before anything of it is decompressed: the meta JSON (a 0-d
 # unicode array, 4 bytes a character) and its nesting depth, and the hyper-parameter entries of
 # an optimiser state (scalars, or a pair such as Adam's betas).
 MAX_META_CHARS = 1 << 22
 MAX_META_DEPTH = 64
 _MAX_HYPER_PARAMETER_SIZE = 16
-_NPY_SUFFIX = ".npy"
 
-PathLike = str | os.PathLike[str]
+PathLike: TypeAlias = str | os.PathLike[str]
+#: What ``meta`` may hold: JSON values (tuples are accepted too and come back as lists).
+JSONValue: TypeAlias = (
+    bool
+    | int
+    | float
+    | str
+    | list["JSONValue"]
+    | tuple["JSONValue", ...]
+    | dict[str, "JSONValue"]
+    | None
+)
 
 
-def save(path: PathLike, model: Module, optimizer: Optimizer | None = None, **meta: Any) -> None:
+def save(
+    path: PathLike, model: Module, optimizer: Optimizer | None = None, **meta: JSONValue
+) -> None:
     """Write ``model`` (and ``optimizer``) weights and ``meta`` to one ``.npz`` file, atomically.
 
     The archive is written to a temporary file in the same directory, flushed to disk, then renamed
@@ -173,12 +166,12 @@ def load(path: PathLike, model: Module, optimizer: Optimizer | None = None) -> d
             f"load: optimizer must be an Optimizer or None, got {type(optimizer).__name__}"
         )
     path = _existing_file(path)
-    with _open_archive(path) as archive:
-        headers = _read_headers(archive)
+    with _reading(path) as archive:
+        headers = _array_headers(archive, path)
         meta = _parse_meta(archive, headers, path)
         model_headers, optimizer_headers = _split_headers(headers, path)
         _check_model_headers(model_headers, model, path)
-        model_state = {name: archive.read_array(header) for name, header in model_headers.items()}
+        model_state = {name: archive.read(header) for name, header in model_headers.items()}
         optimizer_state: Mapping[str, np.ndarray] = {}
         if optimizer is not None:
             if not optimizer_headers:
@@ -186,12 +179,12 @@ def load(path: PathLike, model: Module, optimizer: Optimizer | None = None) -> d
                     f"load: {path!r} holds no optimizer state, but an optimizer was given"
                 )
             _check_optimizer_headers(optimizer_headers, optimizer, path)
-            lazy = _LazyEntries(archive, optimizer_headers)
+            lazy = LazyArrays(archive, optimizer_headers)
             try:
                 # The optimiser checks the keys its saved configuration needs before their values:
                 # an unexpected entry is refused unread.
                 optimizer.validate_state_dict(lazy)
-            except _CorruptArchive:
+            except CorruptArchive:
                 raise
             except (TypeError, ValueError) as error:
                 raise ValueError(
@@ -235,8 +228,8 @@ def read_meta(path: PathLike) -> dict[str, Any]:
         If it is not a minitorch_rnn checkpoint, or of a newer format version.
     """
     path = _existing_file(path)
-    with _open_archive(path) as archive:
-        headers = _read_headers(archive, only=_META_KEY)
+    with _reading(path) as archive:
+        headers, _ = archive.headers(only=_META_KEY)
         return _parse_meta(archive, headers, path)
 
 
@@ -264,8 +257,8 @@ def read_shapes(path: PathLike) -> dict[str, tuple[int, ...]]:
         If it is not a minitorch_rnn checkpoint (as :func:`read_meta`).
     """
     path = _existing_file(path)
-    with _open_archive(path) as archive:
-        headers = _read_headers(archive)
+    with _reading(path) as archive:
+        headers = _array_headers(archive, path)
         _parse_meta(archive, headers, path)
         model_headers, _ = _split_headers(headers, path)
     return {name: header.shape for name, header in model_headers.items()}
@@ -274,7 +267,7 @@ def read_shapes(path: PathLike) -> dict[str, tuple[int, ...]]:
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _meta_json(model: Module, meta: Mapping[str, Any]) -> str:
+def _meta_json(model: Module, meta: Mapping[str, JSONValue]) -> str:
     reserved = sorted(set(meta) & set(_RESERVED_META))
     if reserved:
         raise ValueError(f"save: meta names {reserved} are reserved")
@@ -337,14 +330,6 @@ def _sync_directory(directory: str) -> None:
 # -- reading ------------------------------------------------------------------------------------
 
 
-class _CorruptArchive(ValueError):
-    """The file is damaged or is not a checkpoint (a ``ValueError``)."""
-
-
-def _corrupt(path: str, detail: object) -> _CorruptArchive:
-    return _CorruptArchive(f"load: {path!r} is {_NOT_A_CHECKPOINT} ({detail})")
-
-
 def _existing_file(path: PathLike) -> str:
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -352,141 +337,20 @@ def _existing_file(path: PathLike) -> str:
     return path
 
 
-@dataclass(frozen=True)
-class _Header:
-    """What an ``.npy`` member declares, read without touching its data."""
-
-    member: zipfile.ZipInfo
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    fortran_order: bool
-    data_offset: int
-
-    @property
-    def size(self) -> int:
-        return math.prod(self.shape)
-
-    @property
-    def nbytes(self) -> int:
-        return self.size * self.dtype.itemsize
-
-
-def _describe(dtype: np.dtype, shape: tuple[int, ...]) -> str:
-    return f"{dtype} of shape {shape}"
-
-
-class _Archive:
-    """An open ``.npz`` whose members are read header first and never beyond their header."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        try:
-            self._zip = zipfile.ZipFile(path)
-        except (PermissionError, IsADirectoryError):
-            raise
-        except _READ_ERRORS as error:
-            raise _corrupt(path, _not_a_zip(path, error)) from error
-
-    def close(self) -> None:
-        self._zip.close()
-
-    def members(self) -> list[zipfile.ZipInfo]:
-        return self._zip.infolist()
-
-    def header(self, member: zipfile.ZipInfo) -> _Header:
-        """Read and check one member's ``.npy`` header (a few hundred bytes at most)."""
-        try:
-            with self._zip.open(member) as handle:
-                dtype, shape, fortran_order = _read_npy_header(handle)
-                offset = handle.tell()
-        except _CorruptArchive:
-            raise
-        except _READ_ERRORS as error:
-            raise _corrupt(self.path, f"entry {member.filename!r}: {error}") from error
-        if dtype.hasobject:
-            raise _corrupt(
-                self.path, f"entry {member.filename!r} holds pickled objects, which are refused"
-            )
-        header = _Header(member, dtype, shape, fortran_order, offset)
-        if member.file_size != offset + header.nbytes:
-            raise _corrupt(
-                self.path,
-                f"entry {member.filename!r} declares {_describe(dtype, shape)} "
-                f"({header.nbytes} bytes) but holds {member.file_size - offset} bytes",
-            )
-        return header
-
-    def read_array(self, header: _Header) -> np.ndarray:
-        """The member's array, decompressing exactly the bytes its header declares."""
-        try:
-            with self._zip.open(header.member) as handle:
-                _read_npy_header(handle)
-                data = handle.read(header.nbytes)
-                # one more byte reaches the end of the member, where the CRC is checked
-                trailing = handle.read(1)
-        except _READ_ERRORS as error:
-            raise _corrupt(self.path, f"entry {header.member.filename!r}: {error}") from error
-        if len(data) != header.nbytes or trailing:
-            raise _corrupt(
-                self.path, f"entry {header.member.filename!r} does not hold what it declares"
-            )
-        array = np.frombuffer(data, dtype=header.dtype, count=header.size)
-        order = "F" if header.fortran_order else "C"
-        return array.reshape(header.shape, order=order)
-
-
 @contextlib.contextmanager
-def _open_archive(path: str) -> Iterator[_Archive]:
-    archive = _Archive(path)
+def _reading(path: str) -> Iterator[NpzReader]:
+    """Open ``path``; any damage found while it is read is reported in one message."""
     try:
-        yield archive
-    finally:
-        archive.close()
+        with NpzReader(path) as archive:
+            yield archive
+    except CorruptArchive as error:
+        raise ValueError(f"load: {path!r} is {_NOT_A_CHECKPOINT} ({error})") from error
 
 
-def _not_a_zip(path: str, error: BaseException) -> str:
-    """Say what the file is instead of an archive, from its first bytes."""
-    with contextlib.suppress(OSError), open(path, "rb") as handle:
-        start = handle.read(512)
-        if start.startswith(b"\x93NUMPY"):
-            return "a single .npy array, not an .npz archive"
-        if not start:
-            return "the file is empty"
-        with contextlib.suppress(UnicodeDecodeError):
-            start.decode("utf-8")
-            return "a text file, not an .npz (zip) archive"
-    return f"not an .npz (zip) archive: {error}"
-
-
-def _read_npy_header(handle: IO[bytes]) -> tuple[np.dtype, tuple[int, ...], bool]:
-    version = np.lib.format.read_magic(handle)
-    if version == (1, 0):
-        shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(handle)
-    elif version in ((2, 0), (3, 0)):
-        shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(handle)
-    else:
-        raise ValueError(f"unsupported .npy format version {version}")
-    return np.dtype(dtype), tuple(int(n) for n in shape), bool(fortran_order)
-
-
-def _read_headers(archive: _Archive, only: str | None = None) -> dict[str, _Header]:
-    """Every member's header by entry name (or just entry ``only``); nothing else is read.
-
-    A member that is not an ``.npy`` array is reported by name as an unexpected entry.
-    """
-    headers: dict[str, _Header] = {}
-    for member in archive.members():
-        name = member.filename
-        if not name.endswith(_NPY_SUFFIX):
-            if only is None:
-                raise ValueError(f"load: {archive.path!r} has unexpected entries [{name!r}]")
-            continue
-        key = name[: -len(_NPY_SUFFIX)]
-        if only is not None and key != only:
-            continue
-        if key in headers:
-            raise _corrupt(archive.path, f"entry {key!r} appears twice")
-        headers[key] = archive.header(member)
+def _array_headers(archive: NpzReader, path: str) -> dict[str, ArrayHeader]:
+    headers, others = archive.headers()
+    if others:
+        raise ValueError(f"load: {path!r} has unexpected entries {sorted(others)}")
     return headers
 
 
@@ -501,7 +365,9 @@ def _json_depth(text: str) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
-def _parse_meta(archive: _Archive, headers: Mapping[str, _Header], path: str) -> dict[str, Any]:
+def _parse_meta(
+    archive: NpzReader, headers: Mapping[str, ArrayHeader], path: str
+) -> dict[str, Any]:
     header = headers.get(_META_KEY)
     problem = None
     meta: Any = None
@@ -510,11 +376,9 @@ def _parse_meta(archive: _Archive, headers: Mapping[str, _Header], path: str) ->
     elif header.shape != () or header.dtype.kind != "U":
         problem = f"'meta' entry of dtype {header.dtype} and shape {header.shape}"
     elif header.dtype.itemsize // 4 > MAX_META_CHARS:
-        problem = (
-            f"'meta' entry of {header.dtype.itemsize // 4} characters (at most {MAX_META_CHARS})"
-        )
+        problem = f"'meta' of {header.dtype.itemsize // 4} characters (at most {MAX_META_CHARS})"
     else:
-        text = str(archive.read_array(header)[()])
+        text = str(archive.read(header)[()])
         depth = _json_depth(text)
         if depth > MAX_META_DEPTH:
             problem = f"'meta' JSON nested {depth} levels deep (at most {MAX_META_DEPTH})"
@@ -526,7 +390,7 @@ def _parse_meta(archive: _Archive, headers: Mapping[str, _Header], path: str) ->
     if problem is None and (not isinstance(meta, dict) or meta.get("format") != _FORMAT_NAME):
         problem = "'meta' does not name the minitorch_rnn format"
     if problem is not None:
-        raise _corrupt(path, problem)
+        raise ValueError(f"load: {path!r} is {_NOT_A_CHECKPOINT} ({problem})")
     version = meta.get("format_version")
     if not isinstance(version, int) or not 1 <= version <= FORMAT_VERSION:
         raise ValueError(
@@ -537,10 +401,10 @@ def _parse_meta(archive: _Archive, headers: Mapping[str, _Header], path: str) ->
 
 
 def _split_headers(
-    headers: Mapping[str, _Header], path: str
-) -> tuple[dict[str, _Header], dict[str, _Header]]:
-    model_headers: dict[str, _Header] = {}
-    optimizer_headers: dict[str, _Header] = {}
+    headers: Mapping[str, ArrayHeader], path: str
+) -> tuple[dict[str, ArrayHeader], dict[str, ArrayHeader]]:
+    model_headers: dict[str, ArrayHeader] = {}
+    optimizer_headers: dict[str, ArrayHeader] = {}
     unexpected: list[str] = []
     for key, header in headers.items():
         if key.startswith(_MODEL_PREFIX):
@@ -555,18 +419,17 @@ def _split_headers(
 
 
 def _shape_problems(
-    headers: Mapping[str, _Header], expected: Mapping[str, tuple[int, ...]]
+    headers: Mapping[str, ArrayHeader], expected: Mapping[str, tuple[int, ...]]
 ) -> list[str]:
     """Each entry whose header is not a real numeric array of its expected shape."""
     return [
-        f"{key}: expected shape {expected[key]}, file declares "
-        f"{_describe(header.dtype, header.shape)}"
+        f"{key}: expected shape {expected[key]}, file declares {header.describe()}"
         for key, header in headers.items()
         if header.shape != expected[key] or header.dtype.kind not in "biuf"
     ]
 
 
-def _check_model_headers(headers: Mapping[str, _Header], model: Module, path: str) -> None:
+def _check_model_headers(headers: Mapping[str, ArrayHeader], model: Module, path: str) -> None:
     shapes = {name: param.shape for name, param in model.named_parameters()}
     missing = sorted(set(shapes) - set(headers))
     unexpected = sorted(set(headers) - set(shapes))
@@ -584,7 +447,7 @@ def _check_model_headers(headers: Mapping[str, _Header], model: Module, path: st
 
 
 def _check_optimizer_headers(
-    headers: Mapping[str, _Header], optimizer: Optimizer, path: str
+    headers: Mapping[str, ArrayHeader], optimizer: Optimizer, path: str
 ) -> None:
     """Bound every optimiser entry before it is read: hyper-parameters are small, and state
     ``state.<i>.<name>`` has the shape of parameter ``i``."""
@@ -592,11 +455,8 @@ def _check_optimizer_headers(
     unexpected: list[str] = []
     for key, header in headers.items():
         index, _, name = key.removeprefix("state.").partition(".")
-        if "." not in key:
-            if header.size <= _MAX_HYPER_PARAMETER_SIZE:
-                expected[key] = header.shape
-            else:
-                unexpected.append(key)
+        if "." not in key and header.size <= _MAX_HYPER_PARAMETER_SIZE:
+            expected[key] = header.shape
         elif key.startswith("state.") and index.isdigit() and name:
             if int(index) < len(optimizer.params):
                 expected[key] = optimizer.params[int(index)].shape
@@ -611,26 +471,3 @@ def _check_optimizer_headers(
             f"load: optimizer state in {path!r} does not fit {type(optimizer).__name__}: "
             + "; ".join(problems)
         )
-
-
-class _LazyEntries(Mapping[str, np.ndarray]):
-    """Checked entries read on first access: keys are known without reading any data."""
-
-    def __init__(self, archive: _Archive, headers: Mapping[str, _Header]) -> None:
-        self._archive = archive
-        self._headers = headers
-        self._values: dict[str, np.ndarray] = {}
-
-    def __getitem__(self, key: str) -> np.ndarray:
-        if key not in self._values:
-            self._values[key] = self._archive.read_array(self._headers[key])
-        return self._values[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._headers
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._headers)
-
-    def __len__(self) -> int:
-        return len(self._headers)
