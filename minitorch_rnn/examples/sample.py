@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _encode_prime(vocabulary: CharVocabulary, text: str) -> Any:
+def _encode_prime(vocabulary: CharVocabulary, text: str) -> np.ndarray:
     try:
         return vocabulary.encode(text)
     except ValueError as error:
