@@ -7,11 +7,14 @@ exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import os
 import sys
 from typing import NoReturn
 
 from .examples import adding, charlm, dinos, gradflow, sample, sentiment, subtract, sweep
-from .examples.common import CLIError
+from .examples.common import CLIError, Interrupted
 
 PROG = "minitorch-rnn"
 
@@ -43,13 +46,30 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
+        # flush here, inside the try, so that a closed pipe surfaces as BrokenPipeError below
+        sys.stdout.flush()
+        return code
     except CLIError as error:
         print(f"{PROG} {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
+    except Interrupted as error:
+        print(f"{PROG} {args.command}: interrupted; {error}", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (``... | head -1``): stop quietly, as Unix tools do.
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a tool ended by a closed pipe
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from . import init
 from .layers.activations import softmax
 from .module import Module
 from .recurrent.unroll import Unroll
+from .validation import check_real, check_size, is_int
 
 __all__ = ["sample"]
 
@@ -101,12 +102,14 @@ def sample(
         raise ValueError(
             f"sample: start_ids must be a non-empty 1-D sequence of ints, got {prompt!r}"
         )
-    if length < 0:
-        raise ValueError(f"sample: length must be >= 0, got {length}")
+    length = check_size(length, "sample", "length", minimum=0)
+    temperature = check_real(temperature, "sample", "temperature")
     if temperature <= 0:
         raise ValueError(f"sample: temperature must be > 0, got {temperature}")
-    if top_k is not None and top_k < 1:
-        raise ValueError(f"sample: top_k must be >= 1, got {top_k}")
+    if top_k is not None:
+        top_k = check_size(top_k, "sample", "top_k")
+    if stop_id is not None and not is_int(stop_id):
+        raise TypeError(f"sample: stop_id must be an int or None, got {stop_id!r}")
     generator = init.as_generator(rng)
     generated: list[int] = []
     with _stepping(model):

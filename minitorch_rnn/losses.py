@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from .layers.activations import sigmoid
-from .validation import check_min_rank, float_input, no_forward_error
+from .validation import check_min_rank, float_input, is_int, no_forward_error, read_only
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Loss", "MSELoss"]
 
@@ -72,8 +72,9 @@ class Loss:
             denominator = 1.0
         elif self.reduction == "batch_mean":
             # The batch axis is the first axis of the per-element losses: for class scores of
-            # shape (C,) (one unbatched sample) it is absent, not the class axis.
-            denominator = float(losses.shape[0]) if losses.ndim else 1.0
+            # shape (C,) (one unbatched sample) it is absent, not the class axis. An empty batch
+            # sums to 0 and divides by 1, as "mean" does when nothing counts.
+            denominator = max(float(losses.shape[0]), 1.0) if losses.ndim else 1.0
         else:
             denominator = max(float(np.count_nonzero(counted)), 1.0)
         total = float(np.sum(losses, where=counted, dtype=np.float64))
@@ -97,10 +98,13 @@ class Loss:
         return self._divisor
 
     def backward(self) -> np.ndarray:
-        """d loss / d pred of the last :meth:`forward`, same shape and dtype as ``pred``."""
+        """d loss / d pred of the last :meth:`forward`, same shape and dtype as ``pred``.
+
+        A read-only view of the gradient kept for the next call (copy it to edit it).
+        """
         if self._grad is None:
             raise no_forward_error(type(self).__name__)
-        return self._grad
+        return read_only(self._grad)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(reduction={self.reduction!r})"
@@ -124,6 +128,15 @@ def _float_target(target: Any, pred: np.ndarray, name: str) -> np.ndarray:
             f"{name}: target must have the shape of pred {pred.shape}, got {target.shape}"
         )
     return target
+
+
+def _check_unit_interval(values: np.ndarray, name: str, what: str, hint: str = "") -> None:
+    """Raise a ``ValueError`` naming the loss unless every value lies in ``[0, 1]``."""
+    if values.size and (values.min() < 0 or values.max() > 1):
+        raise ValueError(
+            f"{name}: {what} must lie in [0, 1], got values in [{values.min()}, {values.max()}]"
+            + hint
+        )
 
 
 class CrossEntropyLoss(Loss):
@@ -152,9 +165,15 @@ class CrossEntropyLoss(Loss):
     def __init__(
         self, from_logits: bool = True, reduction: str = "mean", ignore_index: int | None = None
     ) -> None:
+        if not isinstance(from_logits, (bool, np.bool_)):
+            raise TypeError(f"CrossEntropyLoss: from_logits must be a bool, got {from_logits!r}")
+        if ignore_index is not None and not is_int(ignore_index):
+            raise TypeError(
+                f"CrossEntropyLoss: ignore_index must be an int or None, got {ignore_index!r}"
+            )
         super().__init__(reduction)
         self.from_logits = bool(from_logits)
-        self.ignore_index = ignore_index
+        self.ignore_index = None if ignore_index is None else int(ignore_index)
 
     def _elementwise(
         self, pred: np.ndarray, target: Any
@@ -190,8 +209,12 @@ class CrossEntropyLoss(Loss):
                 grads, safe_target, np.take_along_axis(grads, safe_target, axis=-1) - 1, axis=-1
             )
         else:
-            if (pred < 0).any():
-                raise ValueError("CrossEntropyLoss: probabilities (from_logits=False) must be >= 0")
+            _check_unit_interval(
+                pred,
+                "CrossEntropyLoss",
+                "probabilities (from_logits=False)",
+                "; pass from_logits=True for logits",
+            )
             eps = pred.dtype.type(1e-12)
             chosen = np.maximum(np.take_along_axis(pred, safe_target, axis=-1), eps)
             losses = -np.log(chosen)[..., 0]
@@ -219,10 +242,10 @@ class BCELoss(Loss):
         self, pred: np.ndarray, target: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         target = _float_target(target, pred, "BCELoss")
-        if (pred < 0).any() or (pred > 1).any():
-            raise ValueError(
-                "BCELoss: pred must hold probabilities in [0, 1]; use BCEWithLogitsLoss for logits"
-            )
+        _check_unit_interval(
+            pred, "BCELoss", "pred (probabilities)", "; use BCEWithLogitsLoss for logits"
+        )
+        _check_unit_interval(target, "BCELoss", "target")
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(pred), -100)
             log_1mp = np.maximum(np.log1p(-pred), -100)
@@ -244,6 +267,7 @@ class BCEWithLogitsLoss(Loss):
         self, pred: np.ndarray, target: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         target = _float_target(target, pred, "BCEWithLogitsLoss")
+        _check_unit_interval(target, "BCEWithLogitsLoss", "target")
         losses = np.maximum(pred, 0) - pred * target + np.log1p(np.exp(-np.abs(pred)))
         grads = sigmoid(pred) - target
         return losses, grads, np.ones(pred.shape, dtype=bool)

@@ -19,20 +19,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import stat
-import struct
 import tempfile
-import zipfile
-import zlib
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import Any, TypeAlias
 
 import numpy as np
 
 from .module import Module
+from .npz_reader import ArrayHeader, CorruptArchive, LazyArrays, NpzReader
 from .optim.optimizers import Optimizer
 
-__all__ = ["FORMAT_VERSION", "load", "read_meta", "save"]
+__all__ = ["FORMAT_VERSION", "JSONValue", "load", "read_meta", "read_shapes", "save"]
 
 FORMAT_VERSION = 1
 _FORMAT_NAME = "minitorch_rnn"
@@ -42,23 +41,30 @@ _OPTIMIZER_PREFIX = "optimizer/"
 _META_KEY = "meta"
 _NOT_A_CHECKPOINT = "corrupt or not a minitorch_rnn checkpoint"
 
-# What reading a damaged archive can raise (bad zip structure, truncated members, bad CRC,
-# unknown compression, pickled or malformed .npy headers); each means "not a usable checkpoint".
-_READ_ERRORS = (
-    ValueError,
-    EOFError,
-    KeyError,
-    NotImplementedError,
-    OSError,
-    struct.error,
-    zipfile.BadZipFile,
-    zlib.error,
+# Limits on what a file may declare before anything of it is decompressed: the meta JSON (a 0-d
+# unicode array, 4 bytes a character) and its nesting depth, and the hyper-parameter entries of
+# an optimiser state (scalars, or a pair such as Adam's betas).
+MAX_META_CHARS = 1 << 22
+MAX_META_DEPTH = 64
+_MAX_HYPER_PARAMETER_SIZE = 16
+
+PathLike: TypeAlias = str | os.PathLike[str]
+#: What ``meta`` may hold: JSON values (tuples are accepted too and come back as lists).
+JSONValue: TypeAlias = (
+    bool
+    | int
+    | float
+    | str
+    | list["JSONValue"]
+    | tuple["JSONValue", ...]
+    | dict[str, "JSONValue"]
+    | None
 )
 
-PathLike = str | os.PathLike[str]
 
-
-def save(path: PathLike, model: Module, optimizer: Optimizer | None = None, **meta: Any) -> None:
+def save(
+    path: PathLike, model: Module, optimizer: Optimizer | None = None, **meta: JSONValue
+) -> None:
     """Write ``model`` (and ``optimizer``) weights and ``meta`` to one ``.npz`` file, atomically.
 
     The archive is written to a temporary file in the same directory, flushed to disk, then renamed
@@ -114,10 +120,17 @@ def save(path: PathLike, model: Module, optimizer: Optimizer | None = None, **me
 def load(path: PathLike, model: Module, optimizer: Optimizer | None = None) -> dict[str, Any]:
     """Restore ``model`` (and ``optimizer``) in place from a :func:`save` checkpoint; return its meta.
 
-    All or nothing: the whole file is read and every check (keys, shapes, dtypes, finiteness, the
-    optimiser's hyper-parameters) passes before the model or the optimiser changes; on any error
-    both keep their previous values. An optimiser state in the file is ignored when ``optimizer``
-    is None.
+    All or nothing: every check (keys, shapes, dtypes, finiteness, the optimiser's
+    hyper-parameters) passes before the model or the optimiser changes; on any error both keep
+    their previous values. An optimiser state in the file is ignored (not even read) when
+    ``optimizer`` is None.
+
+    A checkpoint is a file someone may hand you, so it is read defensively: the ``.npy`` headers
+    of all entries are read first and every name, dtype and shape is checked against what
+    ``model`` and ``optimizer`` hold before any array data is decompressed, and no entry is
+    decompressed beyond the size its checked header declares (a small file that inflates to
+    gigabytes is refused, not inflated). The JSON meta is limited to ``MAX_META_CHARS`` characters
+    nested at most ``MAX_META_DEPTH`` deep.
 
     Parameters
     ----------
@@ -142,7 +155,7 @@ def load(path: PathLike, model: Module, optimizer: Optimizer | None = None) -> d
         If the file is truncated, corrupt, not an ``.npz``, not a minitorch_rnn checkpoint or
         contains pickled objects (message: "corrupt or not a minitorch_rnn checkpoint"); naming the
         missing, unexpected or mismatched keys otherwise; or if ``optimizer`` is given but the
-        file holds no optimiser state.
+        file holds no optimiser state. Every problem with the file's content is a ``ValueError``.
     TypeError
         If ``model`` or ``optimizer`` has the wrong type.
     """
@@ -153,31 +166,36 @@ def load(path: PathLike, model: Module, optimizer: Optimizer | None = None) -> d
             f"load: optimizer must be an Optimizer or None, got {type(optimizer).__name__}"
         )
     path = _existing_file(path)
-    entries = _read_archive(path)
-    meta = _parse_meta(entries, path)
-    model_state, optimizer_state, unexpected = _split_entries(entries)
-    if unexpected:
-        raise ValueError(f"load: {path!r} has unexpected entries {sorted(unexpected)}")
-    own_names = [name for name, _ in model.named_parameters()]
-    missing_model = sorted(set(own_names) - set(model_state))
-    unexpected_model = sorted(set(model_state) - set(own_names))
-    if missing_model or unexpected_model:
-        raise ValueError(
-            f"load: model weights in {path!r} do not match {type(model).__name__}: missing keys "
-            f"{missing_model}, unexpected keys {unexpected_model}"
-        )
-    if optimizer is not None:
-        if not optimizer_state:
-            raise ValueError(f"load: {path!r} holds no optimizer state, but an optimizer was given")
-        try:
-            optimizer.validate_state_dict(optimizer_state)
-        except (TypeError, ValueError) as error:
-            raise type(error)(f"load: optimizer state in {path!r} does not fit: {error}") from error
+    with _reading(path) as archive:
+        headers = _array_headers(archive, path)
+        meta = _parse_meta(archive, headers, path)
+        model_headers, optimizer_headers = _split_headers(headers, path)
+        _check_model_headers(model_headers, model, path)
+        model_state = {name: archive.read(header) for name, header in model_headers.items()}
+        optimizer_state: Mapping[str, np.ndarray] = {}
+        if optimizer is not None:
+            if not optimizer_headers:
+                raise ValueError(
+                    f"load: {path!r} holds no optimizer state, but an optimizer was given"
+                )
+            _check_optimizer_headers(optimizer_headers, optimizer, path)
+            lazy = LazyArrays(archive, optimizer_headers)
+            try:
+                # The optimiser checks the keys its saved configuration needs before their values:
+                # an unexpected entry is refused unread.
+                optimizer.validate_state_dict(lazy)
+            except CorruptArchive:
+                raise
+            except (TypeError, ValueError) as error:
+                raise ValueError(
+                    f"load: optimizer state in {path!r} does not fit: {error}"
+                ) from error
+            optimizer_state = {key: lazy[key] for key in lazy}
     # Module.load_state_dict validates everything before it copies; the optimizer state was
     # validated above, so its load below cannot fail once the model has changed.
     try:
         model.load_state_dict(model_state)
-    except ValueError as error:
+    except (TypeError, ValueError) as error:
         raise ValueError(f"load: model weights in {path!r} do not fit: {error}") from error
     if optimizer is not None:
         optimizer.load_state_dict(optimizer_state)
@@ -188,7 +206,9 @@ def read_meta(path: PathLike) -> dict[str, Any]:
     """Return a checkpoint's ``meta`` without reading its weights.
 
     Useful to rebuild the right model (from sizes saved as meta) before calling :func:`load`.
-    Only the ``meta`` entry is read, so damage elsewhere in the file is found by :func:`load`.
+    Only the ``meta`` entry is read (after its header is checked, as in :func:`load`), so damage
+    elsewhere in the file is found by :func:`load`. The caller should still check the values it
+    uses: they are whatever the file says.
 
     Parameters
     ----------
@@ -208,13 +228,46 @@ def read_meta(path: PathLike) -> dict[str, Any]:
         If it is not a minitorch_rnn checkpoint, or of a newer format version.
     """
     path = _existing_file(path)
-    return _parse_meta(_read_archive(path, only=_META_KEY), path)
+    with _reading(path) as archive:
+        headers, _ = archive.headers(only=_META_KEY)
+        return _parse_meta(archive, headers, path)
+
+
+def read_shapes(path: PathLike) -> dict[str, tuple[int, ...]]:
+    """The shape of every model weight in a checkpoint, read from the array headers only.
+
+    No array data is decompressed, so this is cheap and safe on any file: use it to check sizes
+    stored as meta against the weights before building a model of those sizes.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint file.
+
+    Returns
+    -------
+    dict of str to tuple of int
+        Parameter name (as in :meth:`Module.state_dict`, e.g. ``"0.weight"``) to shape.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If it is not a minitorch_rnn checkpoint (as :func:`read_meta`).
+    """
+    path = _existing_file(path)
+    with _reading(path) as archive:
+        headers = _array_headers(archive, path)
+        _parse_meta(archive, headers, path)
+        model_headers, _ = _split_headers(headers, path)
+    return {name: header.shape for name, header in model_headers.items()}
 
 
 # -- writing ------------------------------------------------------------------------------------
 
 
-def _meta_json(model: Module, meta: Mapping[str, Any]) -> str:
+def _meta_json(model: Module, meta: Mapping[str, JSONValue]) -> str:
     reserved = sorted(set(meta) & set(_RESERVED_META))
     if reserved:
         raise ValueError(f"save: meta names {reserved} are reserved")
@@ -284,38 +337,56 @@ def _existing_file(path: PathLike) -> str:
     return path
 
 
-def _read_archive(path: str, only: str | None = None) -> dict[str, np.ndarray]:
-    """The archive's entries (or just entry ``only``, if present), fully read, so CRC and
-    truncation errors surface here."""
+@contextlib.contextmanager
+def _reading(path: str) -> Iterator[NpzReader]:
+    """Open ``path``; any damage found while it is read is reported in one message."""
     try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            # A bare .npy file loads as an array.
-            raise ValueError("a single .npy array, not an .npz archive")
-        with loaded as archive:
-            keys = archive.files if only is None else [k for k in archive.files if k == only]
-            return {key: archive[key] for key in keys}
-    except (PermissionError, FileNotFoundError, IsADirectoryError):
-        raise
-    except _READ_ERRORS as error:
-        # numpy's own message about pickles suggests loading unsafely; we never do.
-        detail = "it holds pickled data, which is refused" if "pickle" in str(error) else error
-        raise ValueError(f"load: {path!r} is {_NOT_A_CHECKPOINT} ({detail})") from error
+        with NpzReader(path) as archive:
+            yield archive
+    except CorruptArchive as error:
+        raise ValueError(f"load: {path!r} is {_NOT_A_CHECKPOINT} ({error})") from error
 
 
-def _parse_meta(entries: Mapping[str, np.ndarray], path: str) -> dict[str, Any]:
-    raw = entries.get(_META_KEY)
+def _array_headers(archive: NpzReader, path: str) -> dict[str, ArrayHeader]:
+    headers, others = archive.headers()
+    if others:
+        raise ValueError(f"load: {path!r} has unexpected entries {sorted(others)}")
+    return headers
+
+
+def _json_depth(text: str) -> int:
+    """Deepest nesting of ``[`` and ``{`` in JSON ``text`` (string contents do not count)."""
+    outside_strings = re.sub(r'"(?:[^"\\]|\\.)*"', "", text).encode("utf-8")
+    # brackets are single ASCII bytes, never part of a multi-byte UTF-8 character
+    code = np.frombuffer(outside_strings, dtype=np.uint8)
+    step = np.isin(code, (ord("["), ord("{"))).astype(np.int64) - np.isin(
+        code, (ord("]"), ord("}"))
+    )
+    return int(np.cumsum(step).max(initial=0))
+
+
+def _parse_meta(
+    archive: NpzReader, headers: Mapping[str, ArrayHeader], path: str
+) -> dict[str, Any]:
+    header = headers.get(_META_KEY)
     problem = None
     meta: Any = None
-    if raw is None:
+    if header is None:
         problem = "no 'meta' entry"
-    elif raw.shape != () or raw.dtype.kind != "U":
-        problem = f"'meta' entry of dtype {raw.dtype} and shape {raw.shape}"
+    elif header.shape != () or header.dtype.kind != "U":
+        problem = f"'meta' entry of dtype {header.dtype} and shape {header.shape}"
+    elif header.dtype.itemsize // 4 > MAX_META_CHARS:
+        problem = f"'meta' of {header.dtype.itemsize // 4} characters (at most {MAX_META_CHARS})"
     else:
-        try:
-            meta = json.loads(str(raw))
-        except ValueError:
-            problem = "'meta' entry is not JSON"
+        text = str(archive.read(header)[()])
+        depth = _json_depth(text)
+        if depth > MAX_META_DEPTH:
+            problem = f"'meta' JSON nested {depth} levels deep (at most {MAX_META_DEPTH})"
+        else:
+            try:
+                meta = json.loads(text)
+            except (ValueError, RecursionError):
+                problem = "'meta' entry is not JSON"
     if problem is None and (not isinstance(meta, dict) or meta.get("format") != _FORMAT_NAME):
         problem = "'meta' does not name the minitorch_rnn format"
     if problem is not None:
@@ -329,17 +400,74 @@ def _parse_meta(entries: Mapping[str, np.ndarray], path: str) -> dict[str, Any]:
     return meta
 
 
-def _split_entries(
-    entries: Mapping[str, np.ndarray],
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], list[str]]:
-    model_state: dict[str, np.ndarray] = {}
-    optimizer_state: dict[str, np.ndarray] = {}
+def _split_headers(
+    headers: Mapping[str, ArrayHeader], path: str
+) -> tuple[dict[str, ArrayHeader], dict[str, ArrayHeader]]:
+    model_headers: dict[str, ArrayHeader] = {}
+    optimizer_headers: dict[str, ArrayHeader] = {}
     unexpected: list[str] = []
-    for key, value in entries.items():
+    for key, header in headers.items():
         if key.startswith(_MODEL_PREFIX):
-            model_state[key[len(_MODEL_PREFIX) :]] = value
+            model_headers[key[len(_MODEL_PREFIX) :]] = header
         elif key.startswith(_OPTIMIZER_PREFIX):
-            optimizer_state[key[len(_OPTIMIZER_PREFIX) :]] = value
+            optimizer_headers[key[len(_OPTIMIZER_PREFIX) :]] = header
         elif key != _META_KEY:
             unexpected.append(key)
-    return model_state, optimizer_state, unexpected
+    if unexpected:
+        raise ValueError(f"load: {path!r} has unexpected entries {sorted(unexpected)}")
+    return model_headers, optimizer_headers
+
+
+def _shape_problems(
+    headers: Mapping[str, ArrayHeader], expected: Mapping[str, tuple[int, ...]]
+) -> list[str]:
+    """Each entry whose header is not a real numeric array of its expected shape."""
+    return [
+        f"{key}: expected shape {expected[key]}, file declares {header.describe()}"
+        for key, header in headers.items()
+        if header.shape != expected[key] or header.dtype.kind not in "biuf"
+    ]
+
+
+def _check_model_headers(headers: Mapping[str, ArrayHeader], model: Module, path: str) -> None:
+    shapes = {name: param.shape for name, param in model.named_parameters()}
+    missing = sorted(set(shapes) - set(headers))
+    unexpected = sorted(set(headers) - set(shapes))
+    if missing or unexpected:
+        raise ValueError(
+            f"load: model weights in {path!r} do not match {type(model).__name__}: missing keys "
+            f"{missing}, unexpected keys {unexpected}"
+        )
+    problems = _shape_problems(headers, shapes)
+    if problems:
+        raise ValueError(
+            f"load: model weights in {path!r} do not fit {type(model).__name__}: "
+            + "; ".join(problems)
+        )
+
+
+def _check_optimizer_headers(
+    headers: Mapping[str, ArrayHeader], optimizer: Optimizer, path: str
+) -> None:
+    """Bound every optimiser entry before it is read: hyper-parameters are small, and state
+    ``state.<i>.<name>`` has the shape of parameter ``i``."""
+    expected: dict[str, tuple[int, ...]] = {}
+    unexpected: list[str] = []
+    for key, header in headers.items():
+        index, _, name = key.removeprefix("state.").partition(".")
+        if "." not in key and header.size <= _MAX_HYPER_PARAMETER_SIZE:
+            expected[key] = header.shape
+        elif key.startswith("state.") and index.isdigit() and name:
+            if int(index) < len(optimizer.params):
+                expected[key] = optimizer.params[int(index)].shape
+            else:
+                unexpected.append(key)
+        else:
+            unexpected.append(key)
+    problems = [f"unexpected entries {sorted(unexpected)}"] if unexpected else []
+    problems += _shape_problems({key: headers[key] for key in expected}, expected)
+    if problems:
+        raise ValueError(
+            f"load: optimizer state in {path!r} does not fit {type(optimizer).__name__}: "
+            + "; ".join(problems)
+        )

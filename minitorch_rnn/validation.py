@@ -170,3 +170,27 @@ def staged_arrays(
     if problems:
         raise ValueError(f"{owner}: " + "; ".join(problems))
     return staged
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array`` (no copy), for handing out an array a layer keeps.
+
+    A layer that caches its output for ``backward`` returns it through this view: a caller who
+    edits the output in place gets numpy's "read-only" error instead of a silently wrong gradient.
+    """
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def check_real(value: Any, owner: str, name: str) -> float:
+    """Return ``value`` as a finite ``float`` if it is a real number (not a bool); else raise.
+
+    A non-number (including ``bool`` and strings) is a ``TypeError``; NaN or infinity a
+    ``ValueError``; both name the owner and the argument.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{owner}: {name} must be a real number, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{owner}: {name} must be finite, got {value!r}")
+    return float(value)

@@ -191,3 +191,24 @@ def test_next_token_distribution_with_temperature_and_top_k() -> None:
     top_two = next_token_distribution(logits, top_k=2)
     assert not top_two[2:].any()
     np.testing.assert_allclose(top_two[:2], [np.e / (np.e + 1), 1 / (np.e + 1)])
+
+
+@pytest.mark.parametrize(
+    "arguments, error, message",
+    [
+        ({"temperature": float("nan")}, ValueError, "sample: temperature must be finite"),
+        ({"temperature": float("inf")}, ValueError, "sample: temperature must be finite"),
+        ({"temperature": "hot"}, TypeError, "sample: temperature must be a real number"),
+        ({"top_k": 2.5}, TypeError, "sample: top_k must be an int"),
+        ({"top_k": True}, TypeError, "sample: top_k must be an int"),
+        ({"length": 2.5}, TypeError, "sample: length must be an int"),
+        ({"stop_id": 0.5}, TypeError, "sample: stop_id must be an int or None"),
+    ],
+    ids=["nan", "inf", "string", "float-top-k", "bool-top-k", "float-length", "float-stop"],
+)
+def test_bad_sampling_arguments_are_rejected_naming_sample_and_the_argument(
+    arguments: dict[str, object], error: type[Exception], message: str
+) -> None:
+    options: dict[str, object] = {"length": 5, **arguments}
+    with pytest.raises(error, match=message):
+        sample(language_model(), [0], **options)  # type: ignore[arg-type]

@@ -369,9 +369,9 @@ def test_cross_entropy_ignore_index_may_lie_outside_the_classes() -> None:
 def test_probability_losses_reject_values_outside_zero_to_one() -> None:
     with pytest.raises(ValueError, match="CrossEntropyLoss: probabilities"):
         mt.CrossEntropyLoss(from_logits=False).forward(np.array([[-0.1, 1.1]]), np.array([1]))
-    with pytest.raises(ValueError, match="BCELoss: pred must hold probabilities"):
+    with pytest.raises(ValueError, match=r"BCELoss: pred \(probabilities\) must lie in \[0, 1\]"):
         mt.BCELoss().forward(np.array([1.5]), np.array([1.0]))
-    with pytest.raises(ValueError, match="BCELoss: pred must hold probabilities"):
+    with pytest.raises(ValueError, match=r"BCELoss: pred \(probabilities\) must lie in \[0, 1\]"):
         mt.BCELoss().forward(np.array([-0.5]), np.array([1.0]))
 
 
@@ -419,3 +419,64 @@ def test_divisor_is_what_the_reduction_divided_the_summed_loss_by(
 def test_divisor_before_any_forward_is_an_error() -> None:
     with pytest.raises(RuntimeError, match=r"MSELoss.divisor: called before forward"):
         mt.MSELoss().divisor()
+
+
+def test_loss_gradient_is_handed_out_read_only(logits: np.ndarray, classes: np.ndarray) -> None:
+    loss = mt.CrossEntropyLoss()
+    loss.forward(logits, classes)
+    expected = loss.backward().copy()
+    grad = loss.backward()
+    with pytest.raises(ValueError, match="read-only"):
+        grad *= 0.0
+    np.testing.assert_array_equal(loss.backward(), expected)
+
+
+@pytest.mark.parametrize("ignore_index", ["pad", 1.5, True], ids=["string", "float", "bool"])
+def test_cross_entropy_ignore_index_must_be_an_int(ignore_index: object) -> None:
+    with pytest.raises(TypeError, match="CrossEntropyLoss: ignore_index must be an int or None"):
+        mt.CrossEntropyLoss(ignore_index=ignore_index)  # type: ignore[arg-type]
+
+
+def test_cross_entropy_accepts_a_numpy_integer_ignore_index() -> None:
+    loss = mt.CrossEntropyLoss(ignore_index=np.int64(-1))
+    assert loss.forward(np.zeros((2, 3)), np.array([-1, 0])) == pytest.approx(np.log(3))
+
+
+@pytest.mark.parametrize("from_logits", ["no", 0, None], ids=["string", "int", "None"])
+def test_cross_entropy_from_logits_must_be_a_bool(from_logits: object) -> None:
+    with pytest.raises(TypeError, match="CrossEntropyLoss: from_logits must be a bool"):
+        mt.CrossEntropyLoss(from_logits=from_logits)  # type: ignore[arg-type]
+
+
+def test_cross_entropy_on_probabilities_rejects_values_above_one() -> None:
+    # 5.0 as the target's "probability" would give a negative loss
+    with pytest.raises(ValueError, match=r"CrossEntropyLoss: probabilities .* \[0, 1\]"):
+        mt.CrossEntropyLoss(from_logits=False).forward(np.array([[0.1, 5.0]]), np.array([1]))
+
+
+@pytest.mark.parametrize("loss_class", [mt.BCELoss, mt.BCEWithLogitsLoss])
+@pytest.mark.parametrize("target", [1.5, -0.5])
+def test_binary_losses_reject_targets_outside_zero_to_one(
+    loss_class: type[mt.Loss], target: float
+) -> None:
+    with pytest.raises(ValueError, match=f"{loss_class.__name__}: target must lie in \\[0, 1\\]"):
+        loss_class().forward(np.array([0.5, 0.5]), np.array([target, 1.0]))
+
+
+def test_binary_losses_accept_soft_targets_inside_zero_to_one() -> None:
+    value = mt.BCEWithLogitsLoss().forward(np.array([0.0]), np.array([0.25]))
+    assert value == pytest.approx(np.log(2))
+
+
+@pytest.mark.parametrize("loss_class", [mt.MSELoss, mt.BCEWithLogitsLoss])
+def test_batch_mean_of_an_empty_batch_is_zero_with_an_empty_gradient(
+    loss_class: type[mt.Loss],
+) -> None:
+    loss = loss_class(reduction="batch_mean")
+    assert loss.forward(np.zeros((0, 4, 1)), np.zeros((0, 4, 1))) == 0.0
+    assert loss.backward().shape == (0, 4, 1)
+
+
+def test_cross_entropy_batch_mean_of_an_empty_batch_is_zero() -> None:
+    loss = mt.CrossEntropyLoss(reduction="batch_mean")
+    assert loss.forward(np.zeros((0, 5, 3)), np.zeros((0, 5), dtype=np.int64)) == 0.0

@@ -1,7 +1,9 @@
-"""Every ```python block of README.md runs, so that the examples cannot rot."""
+"""README.md cannot rot: its ```python blocks run, and its figures are the output of its commands."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 from pathlib import Path
 
@@ -19,3 +21,82 @@ def test_readme_has_python_examples() -> None:
 def test_readme_example_runs(index: int) -> None:
     code = compile(BLOCKS[index], f"README.md python block {index}", "exec")
     exec(code, {"__name__": f"readme_block_{index}"})
+
+
+# -- the figures of the README come from the commands beside them ------------------------------
+
+README_TEXT = README.read_text(encoding="utf-8")
+TRAINING_SUBCOMMANDS = ("dinos", "subtract", "sentiment", "charlm")
+
+
+def table_result(command: str) -> str:
+    """The "result" cell of the README's application table for the row of ``command``."""
+    for line in README_TEXT.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and cells[0] == f"`{command}`":
+            return cells[2]
+    raise AssertionError(f"README.md has no table row for `{command}`")
+
+
+def run_command(*argv: str) -> str:
+    """Stdout of ``minitorch-rnn ARGV`` run in-process; fails on a non-zero exit code."""
+    from minitorch_rnn.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    assert code == 0, err.getvalue()
+    return out.getvalue()
+
+
+def test_readme_and_docs_start_with_the_same_first_command() -> None:
+    root = README.parent
+    first = re.search(r"^```bash\n(.*)\n", README_TEXT, re.M)
+    assert first is not None
+    for page in ("docs/index.md", "docs/getting-started.md"):
+        text = (root / page).read_text(encoding="utf-8")
+        assert first.group(1) in text.splitlines(), f"{page} does not show {first.group(1)!r}"
+
+
+def test_the_options_the_readme_promises_exist_in_every_training_subcommand() -> None:
+    from minitorch_rnn.cli import build_parser
+
+    sentence = re.search(r"Every training\s+subcommand \((.*?)\) has (.*?);", README_TEXT, re.S)
+    assert sentence is not None, "README.md no longer says which options every subcommand has"
+    named = re.findall(r"`(\w+)`", sentence.group(1))
+    assert tuple(named) == TRAINING_SUBCOMMANDS
+    options = re.findall(r"`(--[\w-]+)", sentence.group(2))
+    assert len(options) >= 8
+    parser = build_parser()
+    for command in named:
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+            parser.parse_args([command, "--help"])
+        for option in options:
+            assert option in out.getvalue(), (command, option)
+
+
+@pytest.mark.slow
+def test_dinos_and_sample_rows_show_the_output_of_their_commands(tmp_path: Path) -> None:
+    checkpoint = tmp_path / "dinos.npz"
+    trained = run_command("dinos", "--save", str(checkpoint), "--no-progress")
+    held_out = re.search(r"RNN ([\d.]+) nats .* bigram baseline ([\d.]+) nats", trained)
+    epochs = re.search(r"^(\d+) epochs?;", trained, re.M)
+    assert held_out is not None and epochs is not None, trained
+    shown = table_result("minitorch-rnn dinos --save dinos.npz")
+    assert shown.startswith(
+        f"{float(held_out.group(1)):.3f} nats/char held out vs {float(held_out.group(2)):.3f} "
+        f"for a bigram baseline; {epochs.group(1)} epochs"
+    ), shown
+    arguments = ("--n", "3", "--temperature", "0.8", "--top-k", "5")
+    sampled = run_command("sample", str(checkpoint), *arguments).splitlines()
+    shown = table_result(f"minitorch-rnn sample dinos.npz {' '.join(arguments)}")
+    assert shown == f"*{', '.join(sampled)}*"
+
+
+def test_subtract_row_shows_the_output_of_its_command() -> None:
+    output = run_command("subtract", "--bits", "4", "--no-progress")
+    found = re.search(r"exact-match accuracy 100\.00% after (\d+) epochs", output)
+    assert found is not None, output
+    shown = table_result("minitorch-rnn subtract --bits 4")
+    assert shown.startswith(f"100% exact match after {found.group(1)} epochs"), shown

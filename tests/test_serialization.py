@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import os
+import tracemalloc
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 
 import minitorch_rnn as mt
 from minitorch_rnn import optim
-from minitorch_rnn.serialization import FORMAT_VERSION, load, read_meta, save
+from minitorch_rnn.serialization import FORMAT_VERSION, load, read_meta, read_shapes, save
 
 
 def make_model(seed: int = 0, dtype: type = np.float32, hidden: int = 4) -> mt.Sequential:
@@ -425,3 +427,139 @@ def test_read_meta_errors_match_load(tmp_path: Path) -> None:
     junk.write_bytes(b"junk" * 100)
     with pytest.raises(ValueError, match="corrupt or not"):
         read_meta(junk)
+
+
+# -- hostile files: bounded work before any ValueError -----------------------------------------
+
+
+def npy_header(shape: tuple[int, ...], descr: str = "<f8") -> bytes:
+    """An ``.npy`` header declaring ``shape`` (the data that follows is up to the caller)."""
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": False, "shape": shape}
+    np.lib.format.write_array_header_1_0(buffer, header)  # type: ignore[no-untyped-call]
+    return buffer.getvalue()
+
+
+def add_member(path: Path, name: str, data: bytes) -> None:
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr(name, data)
+
+
+def peak_memory_of(call: Any) -> int:
+    """Peak bytes allocated (as traced by ``tracemalloc``) while ``call()`` runs."""
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+def deeply_nested_meta(depth: int) -> np.ndarray:
+    nested = "[" * depth + "]" * depth
+    return np.array(
+        '{"format": "minitorch_rnn", "format_version": 1, "model_class": "Sequential", '
+        f'"x": {nested}}}'
+    )
+
+
+def test_meta_nested_100000_levels_deep_is_a_value_error_not_a_recursion_error(
+    checkpoint: Path, target: tuple[mt.Sequential, optim.Adam]
+) -> None:
+    rewrite(checkpoint, lambda e: e.update({"meta": deeply_nested_meta(100_000)}))
+    assert_unchanged_after_failed_load(checkpoint, target, ValueError, "nested 100001 levels")
+    with pytest.raises(ValueError, match="nested 100001 levels deep"):
+        read_meta(checkpoint)
+
+
+def test_meta_nested_moderately_still_loads(checkpoint: Path) -> None:
+    rewrite(checkpoint, lambda e: e.update({"meta": deeply_nested_meta(20)}))
+    assert read_meta(checkpoint)["x"] == [[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]
+
+
+def test_brackets_inside_meta_strings_do_not_count_as_nesting(tmp_path: Path) -> None:
+    path = tmp_path / "brackets.npz"
+    save(path, make_model(), note="[" * 1000 + '\\"{' * 500)
+    assert read_meta(path)["note"].startswith("[[[")
+
+
+def test_member_declaring_trillions_of_floats_is_a_value_error_not_a_memory_error(
+    checkpoint: Path, target: tuple[mt.Sequential, optim.Adam]
+) -> None:
+    add_member(checkpoint, "extra.npy", npy_header((4 * 10**12,)) + bytes(64))
+    assert_unchanged_after_failed_load(checkpoint, target, ValueError, "extra")
+
+
+def test_model_entry_declaring_a_huge_shape_is_refused_before_reading(
+    checkpoint: Path, target: tuple[mt.Sequential, optim.Adam]
+) -> None:
+    rewrite(checkpoint, lambda e: e.pop("model/0.weight"))
+    add_member(checkpoint, "model/0.weight.npy", npy_header((2 * 10**6, 10**6)) + bytes(64))
+    assert_unchanged_after_failed_load(checkpoint, target, ValueError, "0.weight")
+
+
+BOMB_BYTES = 40 * 2**20  # 40 MiB of zeros: about 40 KB deflated
+
+
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("extra.npy", (BOMB_BYTES // 8,)),  # an unexpected entry, honestly declared
+        ("model/0.weight.npy", (4, 3)),  # the expected entry, with far more data than declared
+        ("optimizer/state.0.junk.npy", (BOMB_BYTES // 8,)),  # optimiser state of a wrong shape
+    ],
+    ids=["unexpected-entry", "expected-entry-overlong", "optimizer-entry"],
+)
+def test_deflated_bomb_is_refused_without_being_decompressed(
+    checkpoint: Path, target: tuple[mt.Sequential, optim.Adam], name: str, shape: tuple[int, ...]
+) -> None:
+    if name.startswith("model/"):
+        rewrite(checkpoint, lambda e: e.pop("model/0.weight"))
+    add_member(checkpoint, name, npy_header(shape) + bytes(BOMB_BYTES))
+    assert checkpoint.stat().st_size < BOMB_BYTES // 100
+    model, optimizer = target
+    before = snapshot(model, optimizer)
+
+    def failing_load() -> None:
+        with pytest.raises(ValueError, match="load: "):
+            load(checkpoint, model, optimizer)
+
+    assert peak_memory_of(failing_load) < 4 * 2**20
+    assert_same(snapshot(model, optimizer), before)
+
+
+def test_unexpected_optimizer_state_entries_are_refused_unread(
+    checkpoint: Path, target: tuple[mt.Sequential, optim.Adam]
+) -> None:
+    # of the right shape, so only the optimiser's own key check can refuse them
+    rewrite(checkpoint, lambda e: e.update({"optimizer/state.0.extra": np.zeros((4, 3))}))
+    assert_unchanged_after_failed_load(checkpoint, target, ValueError, "state.0.extra")
+
+
+def test_optimizer_entries_are_not_read_when_no_optimizer_is_given(checkpoint: Path) -> None:
+    add_member(
+        checkpoint, "optimizer/state.0.junk.npy", npy_header((BOMB_BYTES // 8,)) + bytes(BOMB_BYTES)
+    )
+    model = make_model(seed=3)
+    assert peak_memory_of(lambda: load(checkpoint, model)) < 4 * 2**20
+
+
+def test_plain_text_file_is_said_to_be_text_not_pickled_data(
+    tmp_path: Path, target: tuple[mt.Sequential, optim.Adam]
+) -> None:
+    path = tmp_path / "notes.npz"
+    path.write_text("these are my notes, not a checkpoint\n", encoding="utf-8")
+    model, optimizer = target
+    with pytest.raises(ValueError, match=r"a text file, not an \.npz") as caught:
+        load(path, model, optimizer)
+    assert "pickle" not in str(caught.value)
+
+
+def test_read_shapes_reads_the_weight_shapes_from_headers(checkpoint: Path) -> None:
+    assert read_shapes(checkpoint) == {
+        "0.weight": (4, 3),
+        "0.bias": (4,),
+        "2.weight": (2, 4),
+        "2.bias": (2,),
+    }

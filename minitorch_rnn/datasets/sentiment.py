@@ -1,6 +1,6 @@
 """A generated many-to-one sentiment task in which word order matters.
 
-The source documents' example (``seeds/003``): "this movie is not good" is negative although it
+The classic argument for recurrent models: "this movie is not good" is negative although it
 contains "good", which a bag of words misses. Sentences are built from templates:
 
 - plain: ``this movie is very good`` — the adjective's polarity;

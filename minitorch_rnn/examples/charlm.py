@@ -2,9 +2,10 @@
 
 The text is cut into ``--batch-size`` parallel streams read in consecutive chunks of ``--seq-len``
 characters; the recurrent layers are stateful, so the state flows across chunks while gradients
-stop at chunk boundaries (truncated BPTT, ``seeds/004``). The last ``--val-share`` of the text is
-held out; validation loss and bits per character are reported every epoch, a sample is printed
-every epoch, and the best model (lowest validation loss) is kept at ``--save``.
+stop at chunk boundaries (truncated backpropagation through time). The last ``--val-share`` of the
+text is held out; validation loss and bits per character are reported every epoch, a sample is
+printed every epoch, and the best model (lowest validation loss) is kept at ``--save``, also on
+Ctrl-C.
 """
 
 from __future__ import annotations
@@ -23,13 +24,17 @@ from ..generate import sample
 from ..losses import CrossEntropyLoss
 from ..optim import Adam
 from ..training import StreamLoader, Trainer
-from ..training.callbacks import Callback, ModelCheckpoint
+from ..training.callbacks import Callback
 from .char_model import build_char_model
 from .common import (
+    BestCheckpoint,
     CLIError,
     add_common_arguments,
     check_outputs,
     finish,
+    keeping_the_best_on_interrupt,
+    non_negative_int,
+    plural,
     positive_float,
     positive_int,
     show_summary,
@@ -65,7 +70,7 @@ def register(subparsers: Any) -> None:
         "--minutes", type=positive_float, default=None, help="stop after this much training time"
     )
     parser.add_argument(
-        "--sample-length", type=int, default=200, help="characters per epoch sample"
+        "--sample-length", type=non_negative_int, default=200, help="characters per epoch sample"
     )
     add_common_arguments(parser, cell="lstm", hidden=256, epochs=20, lr=0.002, batch_size=64)
     parser.set_defaults(func=run)
@@ -109,7 +114,7 @@ def read_text(path: str, max_chars: int | None) -> str:
         raise CLIError(f"cannot read text from {path!r}: {error}") from None
     text = text[:max_chars] if max_chars else text
     if len(text) < 100:
-        raise CLIError(f"{path!r} holds {len(text)} characters; need at least 100")
+        raise CLIError(f"{path!r} holds {plural(len(text), 'character')}; need at least 100")
     return text
 
 
@@ -151,6 +156,7 @@ def run(args: argparse.Namespace) -> int:
     callbacks: list[Callback] = [PrintSample(vocabulary, args.sample_length, args.seed)]
     if args.minutes:
         callbacks.append(TimeBudget(args.minutes))
+    checkpoint = None
     if args.save:
         architecture = {
             "app": "charlm",
@@ -161,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
             "layers": args.layers,
             "dropout": args.dropout,
         }
-        callbacks.append(ModelCheckpoint(args.save, monitor="val_loss", meta=architecture))
+        checkpoint = BestCheckpoint(args.save, architecture)
+        callbacks.append(checkpoint)
     trainer = Trainer(
         model,
         CrossEntropyLoss(),
@@ -172,15 +179,19 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     start = time.perf_counter()
-    history = trainer.fit(
-        train_loader, epochs=args.epochs, validation_data=val_loader, progress=not args.no_progress
-    )
+    with keeping_the_best_on_interrupt(checkpoint):
+        history = trainer.fit(
+            train_loader,
+            epochs=args.epochs,
+            validation_data=val_loader,
+            progress=not args.no_progress,
+        )
     minutes = (time.perf_counter() - start) / 60
     best = int(np.argmin(history["val_loss"]))
     print(
         f"best validation loss {history['val_loss'][best]:.4f} nats/char "
         f"({history['val_loss'][best] / math.log(2):.3f} bits) at epoch {best + 1}; "
-        f"{len(history['loss'])} epochs in {minutes:.1f} min"
+        f"{plural(len(history['loss']), 'epoch')} in {minutes:.1f} min"
     )
     if args.save:
         print(f"best model kept at {args.save}")

@@ -6,20 +6,27 @@ import argparse
 import csv
 import json
 import math
-import sys
-from collections.abc import Mapping, Sequence
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..recurrent.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
+from ..training.callbacks import ModelCheckpoint
 
 __all__ = [
+    "BestCheckpoint",
     "CLIError",
+    "Interrupted",
     "add_common_arguments",
+    "keeping_the_best_on_interrupt",
     "make_cell",
+    "non_negative_int",
     "plot_history",
+    "plural",
     "positive_int",
     "write_history",
 ]
@@ -27,19 +34,40 @@ __all__ = [
 CELL_TYPES = ("rnn", "gru", "lstm")
 
 
+PLOT_INSTALL_HINT = "pip install 'minitorch_rnn[plot]' (or pip install matplotlib)"
+
+
 class CLIError(Exception):
     """A user error the command reports in one line with exit code 2 (no traceback)."""
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an int >= 1."""
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during training; the message says what was kept (reported with exit code 130)."""
+
+
+def plural(count: int, noun: str) -> str:
+    """``"1 epoch"``, ``"3 epochs"``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _bounded_int(text: str, minimum: int, wanted: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"expected {wanted}, got {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    return _bounded_int(text, 1, "a positive integer")
+
+
+def non_negative_int(text: str) -> int:
+    """argparse type: an int >= 0 (a count that may be zero, or a seed)."""
+    return _bounded_int(text, 0, "an integer >= 0")
 
 
 def positive_float(text: str) -> float:
@@ -82,7 +110,7 @@ def add_common_arguments(
         default=batch_size,
         help=f"batch size (default {batch_size})",
     )
-    group.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    group.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     group.add_argument(
         "--save", metavar="CKPT", help="write the trained model to this .npz checkpoint"
     )
@@ -137,6 +165,7 @@ def check_outputs(args: argparse.Namespace) -> None:
         _check_output_path(args.history, (".json", ".csv"), "history")
     if getattr(args, "plot", None):
         _check_output_path(args.plot, (".png",), "plot")
+        _pyplot()  # a missing matplotlib is found now, not after the training
     if getattr(args, "save", None) and not Path(args.save).resolve().parent.exists():
         raise CLIError(f"folder of checkpoint {args.save!r} does not exist")
 
@@ -157,24 +186,22 @@ def write_history(history: Mapping[str, Sequence[float]], path: str) -> None:
             writer.writerow([epoch + 1, *row])
 
 
-def plot_history(history: Mapping[str, Sequence[float]], path: str, title: str) -> bool:
-    """Draw every history curve (losses on one panel, other metrics on another) into a PNG.
-
-    Returns False, after saying how to install it, when matplotlib is missing.
-    """
-    target = _check_output_path(path, (".png",), "plot")
+def _pyplot() -> Any:
+    """matplotlib's pyplot on the file-only Agg backend, or a CLIError saying how to install it."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print(
-            "minitorch-rnn: --plot needs matplotlib: pip install 'minitorch_rnn[plot]' "
-            "(or pip install matplotlib); training results are unaffected",
-            file=sys.stderr,
-        )
-        return False
+        raise CLIError(f"--plot needs matplotlib: {PLOT_INSTALL_HINT}") from None
+    return plt
+
+
+def plot_history(history: Mapping[str, Sequence[float]], path: str, title: str) -> None:
+    """Draw every history curve (losses on one panel, other metrics on another) into a PNG."""
+    target = _check_output_path(path, (".png",), "plot")
+    plt = _pyplot()
     losses = {k: v for k, v in history.items() if k.endswith("loss")}
     others = {k: v for k, v in history.items() if not k.endswith("loss") and k != "lr"}
     panels = [p for p in (losses, others) if p]
@@ -189,7 +216,6 @@ def plot_history(history: Mapping[str, Sequence[float]], path: str, title: str) 
     figure.tight_layout()
     figure.savefig(target, dpi=100)
     plt.close(figure)
-    return True
 
 
 def finish(args: argparse.Namespace, history: Mapping[str, Sequence[float]], title: str) -> None:
@@ -197,5 +223,41 @@ def finish(args: argparse.Namespace, history: Mapping[str, Sequence[float]], tit
     if args.history:
         write_history(history, args.history)
         print(f"history written to {args.history}")
-    if args.plot and plot_history(history, args.plot, title):
+    if args.plot:
+        plot_history(history, args.plot, title)
         print(f"plot written to {args.plot}")
+
+
+class BestCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint(path, monitor="val_loss")`` that remembers which epoch it kept."""
+
+    def __init__(self, path: str, meta: Mapping[str, Any]) -> None:
+        # ModelCheckpoint fills in {fields} of its path; a user's file name is taken literally
+        super().__init__(path.replace("{", "{{").replace("}", "}}"), monitor="val_loss", meta=meta)
+        self.file = path
+        self.kept_epoch: int | None = None
+
+    def on_epoch_end(self, epoch: int, logs: Any) -> None:
+        best_before = self.best
+        super().on_epoch_end(epoch, logs)
+        if self.best != best_before:
+            self.kept_epoch = epoch + 1
+
+    def describe(self) -> str:
+        """Where the best epoch so far is, for the message after an interruption."""
+        if self.kept_epoch is None or not os.path.exists(self.file):
+            return "no epoch had ended, so nothing was saved"
+        return (
+            f"the best epoch so far ({self.kept_epoch}, val_loss {self.best:.4f}) is saved "
+            f"in {self.file}"
+        )
+
+
+@contextmanager
+def keeping_the_best_on_interrupt(checkpoint: BestCheckpoint | None) -> Iterator[None]:
+    """Turn Ctrl-C during training into :class:`Interrupted` saying what was kept."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        kept = checkpoint.describe() if checkpoint else "nothing was saved (no --save given)"
+        raise Interrupted(kept) from None

@@ -1,10 +1,11 @@
 """``minitorch-rnn dinos``: a character model that invents dinosaur names.
 
-The source documents' application (``seeds/000``): a vanilla RNN over the 1,536 shipped names, one
-name per sequence ending in a newline, per-sequence cross-entropy (summed over time, averaged over
+The classic character-level RNN exercise: a vanilla RNN over the 1,536 shipped names, one name
+per sequence ending in a newline, per-sequence cross-entropy (summed over time, averaged over
 names), gradients clipped elementwise at 5, names sampled character by character until a newline.
 Here the names are batched with their lengths (padding masked out), trained with Adam, and 10% are
 held out to compare the model's cross-entropy per character with a count-based bigram baseline.
+With ``--save``, the best held-out epoch so far is kept in the checkpoint, also on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -32,10 +33,14 @@ from ..training import Trainer
 from ..training.callbacks import Callback, EarlyStopping
 from .char_model import build_char_model
 from .common import (
+    BestCheckpoint,
     CLIError,
     add_common_arguments,
     check_outputs,
     finish,
+    keeping_the_best_on_interrupt,
+    non_negative_int,
+    plural,
     positive_float,
     positive_int,
     show_summary,
@@ -64,7 +69,10 @@ def register(subparsers: Any) -> None:
         "--clip", type=positive_float, default=5.0, help="elementwise gradient clip (default 5)"
     )
     parser.add_argument(
-        "--samples", type=int, default=3, help="names printed after each epoch (default 3)"
+        "--samples",
+        type=non_negative_int,
+        default=3,
+        help="names printed after each epoch (default 3)",
     )
     parser.add_argument(
         "--temperature", type=positive_float, default=1.0, help="sampling temperature"
@@ -157,6 +165,16 @@ def run(args: argparse.Namespace) -> int:
         vocabulary.size, args.embedding_dim, args.cell, args.hidden, seed=args.seed
     )
     show_summary(args, model, (1, x.shape[1]))
+    architecture = {
+        "app": "dinos",
+        "vocabulary": "".join(vocabulary.chars),
+        "embedding_dim": args.embedding_dim,
+        "cell": args.cell,
+        "hidden": args.hidden,
+        "layers": 1,
+        "dropout": 0.0,
+    }
+    checkpoint = BestCheckpoint(args.save, architecture) if args.save else None
     trainer = Trainer(
         model,
         CrossEntropyLoss(reduction="batch_mean"),
@@ -167,21 +185,26 @@ def run(args: argparse.Namespace) -> int:
             PrintSamples(vocabulary, args.samples, args.seed, args.temperature),
             # 1,382 names are few for 128 units: keep the weights of the best held-out epoch
             EarlyStopping(monitor="val_loss", patience=args.patience, restore_best_weights=True),
+            *([checkpoint] if checkpoint else []),
         ],
         seed=args.seed,
     )
-    history = trainer.fit(
-        x,
-        y,
-        lengths=lengths,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_data=(x_held, y_held, lengths_held),
-        progress=not args.no_progress,
-    )
+    with keeping_the_best_on_interrupt(checkpoint):
+        history = trainer.fit(
+            x,
+            y,
+            lengths=lengths,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            validation_data=(x_held, y_held, lengths_held),
+            progress=not args.no_progress,
+        )
 
     best_epoch = int(np.argmin(history["val_loss"])) + 1
-    print(f"{len(history['loss'])} epochs; weights of the best held-out epoch ({best_epoch}) kept")
+    print(
+        f"{plural(len(history['loss']), 'epoch')}; weights of the best held-out epoch "
+        f"({best_epoch}) kept"
+    )
     rnn_nats = held_out_cross_entropy(model, x_held, y_held, lengths_held)
     bigram_nats = bigram_cross_entropy(train_names, held_names, vocabulary)
     print(
@@ -189,28 +212,17 @@ def run(args: argparse.Namespace) -> int:
         f"({rnn_nats / math.log(2):.3f} bits), bigram baseline {bigram_nats:.4f} nats "
         f"({bigram_nats / math.log(2):.3f} bits)"
     )
+    cell = args.cell.upper()
     print(
-        "the RNN beats the bigram"
+        f"the {cell} beats the bigram"
         if rnn_nats < bigram_nats
-        else "the RNN does NOT beat the bigram yet"
+        else f"the {cell} does NOT beat the bigram yet"
     )
     print("generated names:")
     for name in generate_names(model, vocabulary, 10, args.seed + 10_000, args.temperature):
         print(f"  {name}")
     if args.save:
-        save(
-            args.save,
-            model,
-            app="dinos",
-            vocabulary="".join(vocabulary.chars),
-            embedding_dim=args.embedding_dim,
-            cell=args.cell,
-            hidden=args.hidden,
-            layers=1,
-            dropout=0.0,
-            held_out_nats=rnn_nats,
-            bigram_nats=bigram_nats,
-        )
+        save(args.save, model, **architecture, held_out_nats=rnn_nats, bigram_nats=bigram_nats)
         print(f"model saved to {args.save}")
     finish(args, history, f"dinosaur names ({args.cell.upper()}, {args.hidden} units)")
     return 0

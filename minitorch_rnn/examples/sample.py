@@ -1,4 +1,8 @@
-"""``minitorch-rnn sample CKPT``: generate text from a character model saved by ``dinos`` or ``charlm``."""
+"""``minitorch-rnn sample CKPT``: generate text from a character model saved by ``dinos`` or ``charlm``.
+
+With ``--prime``, dinos names start with the given letters and charlm text continues the given
+text.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,9 @@ import numpy as np
 
 from ..datasets.dinos import CharVocabulary
 from ..generate import sample
-from ..serialization import load, read_meta
-from .char_model import ARCHITECTURE_KEYS, build_char_model
-from .common import CLIError, positive_float, positive_int
+from ..serialization import load, read_meta, read_shapes
+from .char_model import CharModelSpec
+from .common import CLIError, non_negative_int, positive_float, positive_int
 
 
 def register(subparsers: Any) -> None:
@@ -29,52 +33,55 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--length", type=positive_int, default=None, help="maximum characters per sample"
     )
-    parser.add_argument("--prime", default=None, help="text to start from (charlm checkpoints)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--prime",
+        default=None,
+        help="text to start from: the first letters of every dinos name, or the text charlm "
+        "continues",
+    )
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    # Every meta field is checked, and its sizes against the stored weights' headers, before a
+    # model of those sizes is built: the file may come from anyone.
     try:
         meta = read_meta(args.checkpoint)
-    except (FileNotFoundError, ValueError) as error:
+        spec = CharModelSpec.from_meta(meta, read_shapes(args.checkpoint))
+    except FileNotFoundError as error:
         raise CLIError(str(error)) from None
-    missing = [key for key in ARCHITECTURE_KEYS if key not in meta]
-    if missing or meta.get("app") not in ("dinos", "charlm"):
-        raise CLIError(
-            f"{args.checkpoint} is not a dinos/charlm checkpoint (missing {missing or ['app']})"
-        )
-    try:
-        vocabulary = CharVocabulary(tuple(meta["vocabulary"]))
-        model = build_char_model(
-            len(vocabulary.chars),
-            meta["embedding_dim"],
-            meta["cell"],
-            meta["hidden"],
-            meta["layers"],
-            meta["dropout"],
-        )
-    except (TypeError, ValueError) as error:
-        raise CLIError(f"{args.checkpoint} has malformed architecture metadata: {error}") from None
+    except ValueError as error:
+        raise CLIError(f"{args.checkpoint} cannot be sampled: {error}") from None
+    model = spec.build()
     try:
         load(args.checkpoint, model)
-    except (KeyError, ValueError) as error:
-        raise CLIError(f"checkpoint does not match its own architecture: {error}") from None
-    rng = np.random.default_rng(args.seed)
-    if meta["app"] == "dinos":
-        length = args.length or 50
-        for _ in range(args.n):
-            ids = sample(model, [0], length, args.temperature, args.top_k, rng, stop_id=0)
-            print(vocabulary.decode(ids).capitalize())
-        return 0
-    prime = args.prime if args.prime is not None else "\n"
-    try:
-        start = vocabulary.encode(prime or "\n")
     except ValueError as error:
-        raise CLIError(f"--prime: {error}") from None
+        raise CLIError(f"checkpoint does not match its own architecture: {error}") from None
+    vocabulary = CharVocabulary(tuple(spec.vocabulary))
+    rng = np.random.default_rng(args.seed)
+    if spec.app == "dinos":
+        # names are stored lower-case and printed capitalised; a prime is read the same way
+        prime = (args.prime or "").lower()
+        start = _encode_prime(vocabulary, "\n" + prime)
+        for _ in range(args.n):
+            ids = sample(
+                model, start, args.length or 50, args.temperature, args.top_k, rng, stop_id=0
+            )
+            print((prime + vocabulary.decode(ids)).capitalize())
+        return 0
+    prime = args.prime or "\n"
+    start = _encode_prime(vocabulary, prime)
     for index in range(args.n):
         ids = sample(model, start, args.length or 300, args.temperature, args.top_k, rng)
         if index:
             print("-" * 40)
         print(prime + vocabulary.decode(ids))
     return 0
+
+
+def _encode_prime(vocabulary: CharVocabulary, text: str) -> np.ndarray:
+    try:
+        return vocabulary.encode(text)
+    except ValueError as error:
+        raise CLIError(f"--prime: {error} of this checkpoint") from None

@@ -1,6 +1,6 @@
 """``minitorch-rnn sentiment``: many-to-one sentiment where word order matters.
 
-The source documents' example (``seeds/003``): "this movie is not good" is negative. A generated
+Why order matters: "this movie is not good" is negative although "good" is positive. A generated
 corpus (see :mod:`minitorch_rnn.datasets.sentiment`) holds some adjective–negation pairs out of
 training. Two models built from the same layers are trained on it:
 

@@ -1,8 +1,8 @@
 """``minitorch-rnn subtract``: an RNN learns binary subtraction, one bit per time step.
 
-The source documents' example (``seeds/001``): every pair ``a >= b`` of N-bit numbers, bits least
-significant first, two features per step (a bit of ``a``, a bit of ``b``), a per-step Logistic
-output with binary cross-entropy. The state must carry the borrow. Training stops as soon as every
+The classic four-time-step RNN exercise: every pair ``a >= b`` of N-bit numbers, fed least
+significant bit first (so the borrow flows forward in time), two features per step (a bit of ``a``,
+a bit of ``b``), a per-step Logistic output with binary cross-entropy. The state must carry the borrow. Training stops as soon as every
 pair is right (exact-match accuracy 1.0).
 """
 
@@ -25,7 +25,16 @@ from ..recurrent.unroll import Unroll
 from ..serialization import save
 from ..training import Trainer
 from ..training.callbacks import EarlyStopping, History
-from .common import CLIError, add_common_arguments, check_outputs, finish, make_cell, show_summary
+from .common import (
+    CLIError,
+    add_common_arguments,
+    check_outputs,
+    finish,
+    make_cell,
+    non_negative_int,
+    plural,
+    show_summary,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -48,7 +57,7 @@ def register(subparsers: Any) -> None:
         "--no-bias", action="store_true", help="no biases anywhere, as in the source"
     )
     parser.add_argument(
-        "--examples", type=int, default=4, help="worked examples to print (default 4)"
+        "--examples", type=non_negative_int, default=4, help="worked examples to print (default 4)"
     )
     add_common_arguments(parser, cell="rnn", hidden=16, epochs=300, lr=0.01, batch_size=16)
     parser.set_defaults(func=run)
@@ -113,8 +122,13 @@ def run(args: argparse.Namespace) -> int:
     epochs_run = len(history["loss"])
     predictions = trainer.predict(x)
     exact = float(np.mean(np.all((predictions > 0.5) == (y > 0.5), axis=(1, 2))))
-    print(f"exact-match accuracy {exact:.2%} after {epochs_run} epochs, {seconds:.1f} s")
+    print(f"exact-match accuracy {exact:.2%} after {plural(epochs_run, 'epoch')}, {seconds:.1f} s")
     rng = np.random.default_rng(args.seed)
+    if args.examples:
+        print(
+            "worked examples (bits printed most significant first, as numbers are written; the "
+            "network reads them least significant first):\n"
+        )
     for index in rng.choice(len(x), size=min(args.examples, len(x)), replace=False):
         print(format_example(int(a[index]), int(b[index]), predictions[index]))
         print()

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..module import Module
-from ..validation import float_input, grad_input, no_forward_error
+from ..validation import float_input, grad_input, is_int, no_forward_error, read_only
 
 __all__ = ["Logistic", "ReLU", "Sigmoid", "Softmax", "Tanh", "sigmoid", "softmax"]
 
@@ -35,7 +35,11 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 class _Elementwise(Module):
-    """Shared plumbing: validate, remember the output, check the upstream gradient."""
+    """Shared plumbing: validate, remember the output, check the upstream gradient.
+
+    The output is also ``backward``'s cache, so it is returned as a read-only view: editing it in
+    place would silently change the gradient (copy it first, ``y.copy()``, to edit).
+    """
 
     def __init__(self) -> None:
         super().__init__()
@@ -50,7 +54,7 @@ class _Elementwise(Module):
     def forward(self, x: Any) -> np.ndarray:
         x = float_input(x, type(self).__name__)
         self._y = self._activate(x)
-        return self._y
+        return read_only(self._y)
 
     def backward(self, grad_output: Any) -> np.ndarray:
         if self._y is None:
@@ -116,6 +120,8 @@ class Softmax(Module):
 
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
+        if not is_int(axis):
+            raise TypeError(f"Softmax: axis must be an int, got {axis!r}")
         self.axis = int(axis)
         self._s: np.ndarray | None = None
 
@@ -124,7 +130,8 @@ class Softmax(Module):
         if not -x.ndim <= self.axis < x.ndim:
             raise ValueError(f"Softmax: axis {self.axis} is out of range for shape {x.shape}")
         self._s = softmax(x, self.axis)
-        return self._s
+        # the output is backward's cache: hand it out read-only (see _Elementwise)
+        return read_only(self._s)
 
     def backward(self, grad_output: Any) -> np.ndarray:
         if self._s is None:

@@ -10,7 +10,14 @@ from numpy.typing import DTypeLike
 
 from .. import init
 from ..module import Module, Parameter
-from ..validation import check_last_dim, check_min_rank, float_input, grad_input, no_forward_error
+from ..validation import (
+    check_last_dim,
+    check_min_rank,
+    check_size,
+    float_input,
+    grad_input,
+    no_forward_error,
+)
 
 __all__ = ["Dense"]
 
@@ -52,19 +59,14 @@ class Dense(Module):
         dtype: DTypeLike | None = None,
     ) -> None:
         super().__init__()
-        if in_features < 1 or out_features < 1:
-            raise ValueError(
-                f"Dense: sizes must be positive, got in_features={in_features}, "
-                f"out_features={out_features}"
-            )
+        in_features = check_size(in_features, "Dense", "in_features")
+        out_features = check_size(out_features, "Dense", "out_features")
         rng = init.as_generator(seed)
         bound = 1.0 / math.sqrt(in_features)
-        shape = (int(out_features), int(in_features))
+        shape = (out_features, in_features)
         self.weight = Parameter(init.uniform(shape, -bound, bound, rng, dtype))
         self.bias = (
-            Parameter(init.uniform((int(out_features),), -bound, bound, rng, dtype))
-            if bias
-            else None
+            Parameter(init.uniform((out_features,), -bound, bound, rng, dtype)) if bias else None
         )
         self._x: np.ndarray | None = None
 

@@ -9,7 +9,7 @@ from numpy.typing import DTypeLike
 
 from .. import init
 from ..module import Module, Parameter
-from ..validation import grad_input, int_input, no_forward_error
+from ..validation import check_size, grad_input, int_input, no_forward_error
 
 __all__ = ["Embedding"]
 
@@ -48,12 +48,10 @@ class Embedding(Module):
         dtype: DTypeLike | None = None,
     ) -> None:
         super().__init__()
-        if num_embeddings < 1 or embedding_dim < 1:
-            raise ValueError(
-                f"Embedding: sizes must be positive, got num_embeddings={num_embeddings}, "
-                f"embedding_dim={embedding_dim}"
-            )
-        shape = (int(num_embeddings), int(embedding_dim))
+        shape = (
+            check_size(num_embeddings, "Embedding", "num_embeddings"),
+            check_size(embedding_dim, "Embedding", "embedding_dim"),
+        )
         self.weight = Parameter(init.normal(shape, scale=1.0, seed=seed, dtype=dtype))
         self._ids: np.ndarray | None = None
 

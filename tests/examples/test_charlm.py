@@ -119,3 +119,31 @@ def test_charlm_out_of_range_fractions_are_one_line_errors(
     cli: Callable[..., Any], text_file: Path, option: str, value: str
 ) -> None:
     cli("charlm", "--data", str(text_file), *TINY, option, value).assert_one_line_error(option)
+
+
+def test_charlm_with_one_character_says_character_not_characters(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    data = tmp_path / "one.txt"
+    data.write_text("x", encoding="utf-8")
+    cli("charlm", "--data", str(data), *TINY).assert_one_line_error("holds 1 character;")
+
+
+def test_interrupted_charlm_keeps_the_best_epoch_so_far_and_says_where(
+    cli: Callable[..., Any], text_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minitorch_rnn.examples.charlm import PrintSample
+
+    def on_epoch_begin(self: Any, index: int, logs: Any = None) -> None:
+        if index == 1:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(PrintSample, "on_epoch_begin", on_epoch_begin)
+    checkpoint = tmp_path / "charlm.npz"
+    arguments = ["--data", str(text_file), *TINY, "--epochs", "3", "--save", str(checkpoint)]
+    result = cli("charlm", *arguments)
+    assert result.code == 130
+    (line,) = result.err.splitlines()
+    assert line.startswith("minitorch-rnn charlm: interrupted; the best epoch so far (1, val_loss")
+    assert line.endswith(f"is saved in {checkpoint}")
+    assert read_meta(checkpoint)["app"] == "charlm"

@@ -191,3 +191,51 @@ def test_dinos_with_a_single_name_is_a_one_line_error(
     data = tmp_path / "one.txt"
     data.write_text("rex\n", encoding="utf-8")
     cli("dinos", "--data", str(data), "--epochs", "1", *TINY).assert_one_line_error()
+
+
+def test_dinos_says_one_epoch_and_names_the_cell_it_trained(cli: Callable[..., Any]) -> None:
+    result = cli("dinos", "--epochs", "1", "--cell", "lstm", *TINY)
+    assert result.code == 0, result.err
+    assert "1 epoch; weights" in result.out and "1 epochs" not in result.out
+    assert "the LSTM beats the bigram" in result.out or "the LSTM does NOT beat" in result.out
+    assert "RNN" not in result.out.replace("held-out", "")
+
+
+def interrupt_at_epoch(monkeypatch: pytest.MonkeyPatch, callback: type, epoch: int) -> None:
+    """Make ``callback`` raise KeyboardInterrupt (as Ctrl-C would) when epoch ``epoch`` begins."""
+
+    def on_epoch_begin(self: Any, index: int, logs: Any = None) -> None:
+        if index == epoch:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(callback, "on_epoch_begin", on_epoch_begin)
+
+
+def test_interrupted_dinos_keeps_the_best_epoch_so_far_and_says_where(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minitorch_rnn.examples.dinos import PrintSamples
+
+    interrupt_at_epoch(monkeypatch, PrintSamples, 2)  # after two whole epochs
+    checkpoint = tmp_path / "dinos {x}.npz"  # braces are taken literally
+    result = cli("dinos", "--epochs", "5", *TINY, "--save", str(checkpoint))
+    assert result.code == 130
+    (line,) = result.err.splitlines()
+    assert line.startswith("minitorch-rnn dinos: interrupted; the best epoch so far (")
+    assert str(checkpoint) in line
+    meta = read_meta(checkpoint)
+    assert meta["app"] == "dinos" and meta["hidden"] == 8
+    sampled = cli("sample", str(checkpoint), "--n", "2")
+    assert sampled.code == 0, sampled.err
+    assert len(sampled.out.splitlines()) == 2
+
+
+def test_interrupted_dinos_without_save_says_nothing_was_saved(
+    cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minitorch_rnn.examples.dinos import PrintSamples
+
+    interrupt_at_epoch(monkeypatch, PrintSamples, 1)
+    result = cli("dinos", "--epochs", "3", *TINY)
+    assert result.code == 130
+    assert result.err == "minitorch-rnn dinos: interrupted; nothing was saved (no --save given)\n"

@@ -162,3 +162,74 @@ def test_invalid_sampling_options_are_rejected_by_the_parser(
     cli: Callable[..., Any], dinos_run: Any, option: str, value: str
 ) -> None:
     cli("sample", str(dinos_run.checkpoint), option, value).assert_one_line_error(option)
+
+
+VOCABULARY = "\n" + "abcdefghijklmnopqrstuvwxyz"
+GOOD_META: dict[str, Any] = {
+    "app": "dinos",
+    "vocabulary": VOCABULARY,
+    "embedding_dim": 8,
+    "cell": "rnn",
+    "hidden": 12,
+    "layers": 1,
+    "dropout": 0.0,
+}
+
+
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        (
+            "hidden",
+            100_000,
+            "'2.weight' should have shape (27, 100000)",
+        ),  # would be a 74 GiB model if believed
+        ("hidden", 12.5, "'hidden' must be a positive integer"),
+        ("hidden", True, "'hidden' must be a positive integer"),
+        ("embedding_dim", -3, "'embedding_dim' must be a positive integer"),
+        ("layers", 2, "2 recurrent layer(s) declared"),
+        ("vocabulary", list(range(27)), "'vocabulary' must be a string"),
+        ("vocabulary", [[[["a"]]]], "'vocabulary' must be a string"),
+        ("vocabulary", {"a": 1}, "'vocabulary' must be a string"),
+        ("vocabulary", "abc", "starting with a newline"),
+        ("vocabulary", "\naab", "repeats a character"),
+        ("cell", ["rnn"], "'cell' must be one of"),
+        ("dropout", "0.1", "'dropout' must be a number"),
+        ("dropout", 1.5, "'dropout' must be in [0, 1)"),
+        ("app", None, "not a dinos/charlm checkpoint"),
+    ],
+)
+def test_every_meta_field_is_checked_before_a_model_is_built(
+    cli: Callable[..., Any], tmp_path: Path, field: str, value: Any, fragment: str
+) -> None:
+    path = tmp_path / "hostile.npz"
+    save(path, build_char_model(27, 8, "rnn", hidden=12), **{**GOOD_META, field: value})
+    result = cli("sample", str(path))
+    result.assert_one_line_error("hostile.npz", fragment)
+    assert result.out == ""
+
+
+def test_plain_text_file_is_a_one_line_error_saying_it_is_text(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("not a checkpoint at all\n", encoding="utf-8")
+    result = cli("sample", str(path))
+    result.assert_one_line_error("notes.txt", "a text file, not an .npz")
+    assert "pickle" not in result.err
+
+
+def test_prime_starts_every_dinos_name(cli: Callable[..., Any], dinos_run: Any) -> None:
+    result = cli("sample", str(dinos_run.checkpoint), "--n", "4", "--prime", "Ty", "--seed", "2")
+    assert result.code == 0, result.err
+    names = result.out.splitlines()
+    assert len(names) == 4
+    assert all(name.startswith("Ty") for name in names), names
+
+
+def test_dinos_prime_outside_the_alphabet_is_a_one_line_error(
+    cli: Callable[..., Any], dinos_run: Any
+) -> None:
+    cli("sample", str(dinos_run.checkpoint), "--prime", "t9").assert_one_line_error(
+        "--prime", "'9'"
+    )

@@ -85,3 +85,10 @@ def test_bits_out_of_range_is_a_one_line_error(cli: Callable[..., Any], bits: st
 def test_no_bias_with_a_gated_cell_is_a_one_line_error(cli: Callable[..., Any]) -> None:
     result = cli("subtract", "--bits", "2", "--cell", "lstm", "--no-bias", "--no-progress")
     result.assert_one_line_error("--no-bias", "--cell rnn")
+
+
+def test_worked_examples_say_which_bit_comes_first(cli: Callable[..., Any]) -> None:
+    result = cli("subtract", "--bits", "2", "--examples", "1", "--epochs", "1", "--no-progress")
+    assert result.code == 0, result.err
+    assert "bits printed most significant first" in result.out
+    assert "after 1 epoch," in result.out

@@ -118,3 +118,34 @@ def test_activation_backward_uses_the_last_forward(rng: np.random.Generator) -> 
     x = rng.standard_normal(3)
     tanh.forward(x)
     np.testing.assert_allclose(tanh.backward(np.ones(3)), 1 - np.tanh(x) ** 2, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [mt.Tanh, mt.Logistic, mt.ReLU, mt.Softmax],
+    ids=["Tanh", "Logistic", "ReLU", "Softmax"],
+)
+def test_editing_the_output_in_place_cannot_corrupt_the_gradient(
+    make: Callable[[], mt.Module], rng: np.random.Generator
+) -> None:
+    # The output is the backward cache: it is handed out read-only, so an in-place edit fails
+    # loudly and the gradient stays that of the forward input.
+    x = rng.standard_normal((3, 4))
+    grad = rng.standard_normal((3, 4))
+    reference = make()
+    reference.forward(x)
+    expected = reference.backward(grad)
+    layer = make()
+    y = layer.forward(x)
+    with pytest.raises(ValueError, match="read-only"):
+        y *= 2.0
+    np.testing.assert_array_equal(layer.backward(grad), expected)
+    edited = y.copy()
+    edited *= 2.0  # a copy is the caller's to edit
+    np.testing.assert_array_equal(layer.backward(grad), expected)
+
+
+@pytest.mark.parametrize("axis", [1.5, "0", True], ids=["float", "string", "bool"])
+def test_softmax_axis_must_be_an_int(axis: object) -> None:
+    with pytest.raises(TypeError, match="Softmax: axis must be an int"):
+        mt.Softmax(axis=axis)  # type: ignore[arg-type]

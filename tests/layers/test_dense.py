@@ -90,5 +90,21 @@ def test_dense_rejects_input_without_in_features_on_the_last_axis(x: np.ndarray)
 
 @pytest.mark.parametrize("sizes", [(0, 2), (3, 0), (-1, 2), (3, -4)])
 def test_dense_rejects_non_positive_sizes(sizes: tuple[int, int]) -> None:
-    with pytest.raises(ValueError, match="Dense: sizes must be positive"):
+    with pytest.raises(ValueError, match=r"Dense: (in|out)_features must be >= 1"):
         mt.Dense(*sizes)
+
+
+@pytest.mark.parametrize(
+    "sizes, name",
+    [((3.7, 2), "in_features"), ((3, 2.0), "out_features"), ((True, 2), "in_features")],
+    ids=["float-in", "integral-float-out", "bool-in"],
+)
+def test_dense_sizes_must_be_integers_not_floats_or_bools(
+    sizes: tuple[object, object], name: str
+) -> None:
+    with pytest.raises(TypeError, match=f"Dense: {name} must be an int"):
+        mt.Dense(*sizes)  # type: ignore[arg-type]
+
+
+def test_dense_accepts_numpy_integer_sizes() -> None:
+    assert mt.Dense(np.int64(3), np.int32(2)).weight.shape == (2, 3)

@@ -70,3 +70,9 @@ def test_model_eval_switches_dropout_off(rng: np.random.Generator) -> None:
 def test_probability_outside_zero_to_one_is_rejected(p: float) -> None:
     with pytest.raises(ValueError, match=r"Dropout: p must be in \[0, 1\)"):
         mt.Dropout(p)
+
+
+@pytest.mark.parametrize("p", ["0.5", True, None], ids=["string", "bool", "None"])
+def test_probability_that_is_not_a_number_is_a_type_error(p: object) -> None:
+    with pytest.raises(TypeError, match="Dropout: p must be a real number"):
+        mt.Dropout(p)  # type: ignore[arg-type]

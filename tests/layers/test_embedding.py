@@ -84,8 +84,20 @@ def test_grad_output_of_the_wrong_shape_is_rejected() -> None:
 
 @pytest.mark.parametrize("sizes", [(0, 3), (6, 0), (-2, 3)])
 def test_embedding_rejects_non_positive_sizes(sizes: tuple[int, int]) -> None:
-    with pytest.raises(ValueError, match="Embedding: sizes must be positive"):
+    with pytest.raises(ValueError, match=r"Embedding: (num_embeddings|embedding_dim) must be >= 1"):
         mt.Embedding(*sizes)
+
+
+@pytest.mark.parametrize(
+    "sizes, name",
+    [((True, 3), "num_embeddings"), ((5, 2.5), "embedding_dim"), ((5.0, 3), "num_embeddings")],
+    ids=["bool", "float", "integral-float"],
+)
+def test_embedding_sizes_must_be_integers_not_floats_or_bools(
+    sizes: tuple[object, object], name: str
+) -> None:
+    with pytest.raises(TypeError, match=f"Embedding: {name} must be an int"):
+        mt.Embedding(*sizes)  # type: ignore[arg-type]
 
 
 def test_rejected_call_changes_nothing(rng: np.random.Generator) -> None:
