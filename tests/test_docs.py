@@ -191,6 +191,8 @@ COMMAND_PAGES = {
     "subtract": "subtract.md",
     "sentiment": "sentiment.md",
     "charlm": "charlm.md",
+    "adding": "adding.md",
+    "gradflow": "gradflow.md",
 }
 _OPTION_ROW = re.compile(r"^\|\s*`(?P<option>--[\w-]+)[^|]*\|\s*(?P<default>[^|]*?)\s*\|", re.M)
 
