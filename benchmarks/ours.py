@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import minitorch_rnn as mt
+from minitorch_rnn.module import input_grad_needed
 
 from .configs import VOCAB, Shape
 from .workload import Batch, Workload
@@ -41,7 +42,10 @@ def ours_workload(model: mt.Sequential, batch: Batch) -> Workload:
         optimizer.zero_grad()
         model.train()
         loss = criterion.forward(model.forward(inputs), targets)
-        model.backward(criterion.backward())
+        # as in the Trainer's step: the one-hot input is data and needs no gradient (nor does
+        # PyTorch's, which autograd skips for a tensor without requires_grad)
+        with input_grad_needed(model, False):
+            model.backward(criterion.backward())
         optimizer.step()
         return loss
 
