@@ -13,6 +13,11 @@ Skipped examples
     comment is invisible on the rendered site. Any other text, or a blank line, between the comment
     and the fence is an error, so a marker cannot silently drift away from its block.
 
+Examples that need an extra
+    A block that imports an optional extra (``torch``, ``ray``, ``matplotlib``) runs when the extra
+    is installed (CI installs them all) and is skipped, with the reason, when it is not: the
+    README's test command installs only the ``test`` extra.
+
 Command-line pages
     The options table of each ``minitorch-rnn`` subcommand's tutorial lists exactly the options of
     the command, with the defaults that ``minitorch_rnn.cli`` really uses.
@@ -44,6 +49,7 @@ from minitorch_rnn.cli import build_parser
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 SKIP_MARKER = "<!-- skip -->"
+_OPTIONAL_IMPORT = re.compile(r"^\s*(?:import|from)\s+(torch|ray|matplotlib)\b", re.M)
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\n`]*)$")
 _DIRECTIVE = re.compile(r"^:::\s+(?P<identifier>[\w.]+)\s*$", re.M)
@@ -116,6 +122,8 @@ def test_page_examples_run_in_order(
     for block in python_blocks(page):
         if block.skipped:
             continue
+        for extra in _OPTIONAL_IMPORT.findall(block.code):
+            pytest.importorskip(extra, reason=f"{_page_id(page)} needs the optional {extra}")
         # Leading newlines make tracebacks report the line number in the Markdown file.
         source = "\n" * (block.line - 1) + block.code
         code = compile(source, str(page.relative_to(ROOT)), "exec")
