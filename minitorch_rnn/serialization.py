@@ -20,13 +20,12 @@ import contextlib
 import json
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any, TypeAlias
 
 import numpy as np
 
+from .atomic import write_atomically
 from .module import Module
 from .npz_reader import ArrayHeader, CorruptArchive, LazyArrays, NpzReader
 from .optim.optimizers import Optimizer
@@ -114,7 +113,7 @@ def save(
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: directory {directory!r} of {path!r} does not exist")
-    _write_atomically(path, directory, arrays)
+    write_atomically(path, directory, arrays)
 
 
 def load(path: PathLike, model: Module, optimizer: Optimizer | None = None) -> dict[str, Any]:
@@ -285,46 +284,6 @@ def _meta_json(model: Module, meta: Mapping[str, JSONValue]) -> str:
         **meta,
     }
     return json.dumps(full)
-
-
-def _write_atomically(path: str, directory: str, arrays: Mapping[str, Any]) -> None:
-    mode = _mode_for(path)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
-    )
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            # A file object (not a name) stops numpy from appending ".npz".
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _sync_directory(directory)
-
-
-def _mode_for(path: str) -> int:
-    """Permission bits for the new file: the old file's, else 0o666 minus the umask."""
-    with contextlib.suppress(OSError):
-        return stat.S_IMODE(os.stat(path).st_mode)
-    # The umask can only be read by setting it; restore it at once.
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _sync_directory(directory: str) -> None:
-    """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
-    with contextlib.suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
 
 
 # -- reading ------------------------------------------------------------------------------------
