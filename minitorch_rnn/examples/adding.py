@@ -30,9 +30,10 @@ from ..recurrent.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 from ..recurrent.unroll import Unroll
 from ..serialization import save
 from ..training import Trainer
-from ..training.callbacks import Callback, EarlyStopping
+from ..training.callbacks import EarlyStopping
 from .common import (
     CLIError,
+    TimeBudget,
     add_summary_argument,
     check_outputs,
     finish,
@@ -91,21 +92,6 @@ class FreshBatches:
 
     def __len__(self) -> int:
         return self.batches
-
-
-class TimeBudget(Callback):
-    """Stop training at the end of the first epoch that ends past ``seconds`` of training."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.start = time.perf_counter()
-
-    def on_train_begin(self, logs: dict[str, Any]) -> None:
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
-        if time.perf_counter() - self.start >= self.seconds:
-            self.trainer.stop_training = True
 
 
 def register(subparsers: Any) -> None:

@@ -29,6 +29,7 @@ from .char_model import build_char_model
 from .common import (
     BestCheckpoint,
     CLIError,
+    TimeBudget,
     add_common_arguments,
     check_outputs,
     finish,
@@ -74,22 +75,6 @@ def register(subparsers: Any) -> None:
     )
     add_common_arguments(parser, cell="lstm", hidden=256, epochs=20, lr=0.002, batch_size=64)
     parser.set_defaults(func=run)
-
-
-class TimeBudget(Callback):
-    """Stop training after the epoch during which ``minutes`` ran out."""
-
-    def __init__(self, minutes: float) -> None:
-        super().__init__()
-        self.seconds = minutes * 60.0
-        self.start = 0.0
-
-    def on_train_begin(self, logs: dict[str, Any]) -> None:
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
-        if time.perf_counter() - self.start >= self.seconds:
-            self.trainer.stop_training = True
 
 
 class PrintSample(Callback):
@@ -155,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     show_summary(args, model, (args.batch_size, args.seq_len))
     callbacks: list[Callback] = [PrintSample(vocabulary, args.sample_length, args.seed)]
     if args.minutes:
-        callbacks.append(TimeBudget(args.minutes))
+        callbacks.append(TimeBudget(60.0 * args.minutes))
     checkpoint = None
     if args.save:
         architecture = {

@@ -7,6 +7,7 @@ import csv
 import json
 import math
 import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..recurrent.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
-from ..training.callbacks import ModelCheckpoint
+from ..training.callbacks import Callback, ModelCheckpoint
 
 __all__ = [
     "BestCheckpoint",
@@ -165,7 +166,7 @@ def check_outputs(args: argparse.Namespace) -> None:
         _check_output_path(args.history, (".json", ".csv"), "history")
     if getattr(args, "plot", None):
         _check_output_path(args.plot, (".png",), "plot")
-        _pyplot()  # a missing matplotlib is found now, not after the training
+        pyplot()  # a missing matplotlib is found now, not after the training
     if getattr(args, "save", None) and not Path(args.save).resolve().parent.exists():
         raise CLIError(f"folder of checkpoint {args.save!r} does not exist")
 
@@ -186,7 +187,7 @@ def write_history(history: Mapping[str, Sequence[float]], path: str) -> None:
             writer.writerow([epoch + 1, *row])
 
 
-def _pyplot() -> Any:
+def pyplot() -> Any:
     """matplotlib's pyplot on the file-only Agg backend, or a CLIError saying how to install it."""
     try:
         import matplotlib
@@ -201,7 +202,7 @@ def _pyplot() -> Any:
 def plot_history(history: Mapping[str, Sequence[float]], path: str, title: str) -> None:
     """Draw every history curve (losses on one panel, other metrics on another) into a PNG."""
     target = _check_output_path(path, (".png",), "plot")
-    plt = _pyplot()
+    plt = pyplot()
     losses = {k: v for k, v in history.items() if k.endswith("loss")}
     others = {k: v for k, v in history.items() if not k.endswith("loss") and k != "lr"}
     panels = [p for p in (losses, others) if p]
@@ -226,6 +227,23 @@ def finish(args: argparse.Namespace, history: Mapping[str, Sequence[float]], tit
     if args.plot:
         plot_history(history, args.plot, title)
         print(f"plot written to {args.plot}")
+
+
+class TimeBudget(Callback):
+    """Stop training at the end of the first epoch that ends past ``seconds`` of training
+    (``--minutes``)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+        self.start = 0.0
+
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
+        if time.perf_counter() - self.start >= self.seconds:
+            self.trainer.stop_training = True
 
 
 class BestCheckpoint(ModelCheckpoint):

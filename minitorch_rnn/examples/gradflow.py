@@ -26,11 +26,17 @@ from ..recurrent.unroll import Unroll
 from ..training import Trainer
 from ..training.gradient_flow import GradientFlow
 from .adding import ADDING_CELLS, CELL_DEFAULTS, FreshBatches, build_model
-from .common import CLIError, add_summary_argument, positive_int, show_summary
+from .common import (
+    CLIError,
+    add_summary_argument,
+    check_outputs,
+    positive_int,
+    pyplot,
+    show_summary,
+)
 
 CELL_LABELS = {"rnn": "RNN (tanh)", "irnn": "IRNN (relu, identity)", "gru": "GRU", "lstm": "LSTM"}
 CELL_COLOURS = {"rnn": "tab:red", "irnn": "tab:orange", "gru": "tab:green", "lstm": "tab:blue"}
-PLOT_HINT = "--plot needs matplotlib: pip install 'minitorch_rnn[plot]' (or pip install matplotlib)"
 
 
 def register(subparsers: Any) -> None:
@@ -111,10 +117,7 @@ def relative_to_last(norms: np.ndarray) -> np.ndarray:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.plot:
-        if not args.plot.lower().endswith(".png"):
-            raise CLIError(f"plot file must end in .png, got {args.plot!r}")
-        _require_matplotlib()
+    check_outputs(args)  # a bad --plot path or a missing matplotlib, before any training
     if args.steps < 2:
         raise CLIError(f"--steps must be at least 2, got {args.steps}")
     probe_x, probe_y = adding_problem(
@@ -179,20 +182,9 @@ def format_table(curves: dict[str, dict[str, np.ndarray]], steps: int) -> str:
     return "\n".join(lines)
 
 
-def _require_matplotlib() -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise CLIError(PLOT_HINT) from None
-
-
 def plot_curves(curves: dict[str, dict[str, np.ndarray]], path: str, steps: int) -> None:
     """Two log-scale panels, at initialisation and after training, one curve per cell."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     titles = {"init": "at initialisation", "trained": "after a short training"}
     for axis, moment in zip(axes, ("init", "trained"), strict=True):

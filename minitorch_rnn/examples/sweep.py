@@ -13,7 +13,6 @@ import csv
 import functools
 import json
 import os
-import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 
 from ..datasets.subtraction import MAX_BITS
 from . import subtract
-from .common import CLIError, positive_float, positive_int
+from .common import CLIError, positive_float, positive_int, pyplot
 
 __all__ = ["format_table", "register", "subtract_trial"]
 
@@ -143,6 +142,8 @@ def run(args: argparse.Namespace) -> int:
         suffixes = _RESULT_SUFFIXES if option == "output" else (".png",)
         if path is not None:
             _check_path(path, suffixes, f"--{option}")
+    if args.plot:
+        pyplot()  # a missing matplotlib is reported now, not after the whole sweep
     if not 1 <= args.bits <= MAX_BITS:
         raise CLIError(f"--bits must be between 1 and {MAX_BITS}, got {args.bits}")
     grid = {
@@ -178,7 +179,8 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         _write_rows(rows, Path(args.output))
         print(f"results written to {args.output}")
-    if args.plot and _plot(rows, grid["hidden"], args.plot):
+    if args.plot:
+        _plot(rows, grid["hidden"], args.plot)
         print(f"plot written to {args.plot}")
     return 0
 
@@ -248,20 +250,9 @@ def _write_rows(rows: Sequence[Mapping[str, Any]], target: Path) -> None:
         writer.writerows(rows)
 
 
-def _plot(rows: Sequence[Mapping[str, Any]], hidden_sizes: Sequence[int], path: str) -> bool:
-    """A heat map of the mean exact-match accuracy; False (after saying why) without matplotlib."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print(
-            "minitorch-rnn: --plot needs matplotlib: pip install 'minitorch_rnn[plot]'; the "
-            "results are unaffected",
-            file=sys.stderr,
-        )
-        return False
+def _plot(rows: Sequence[Mapping[str, Any]], hidden_sizes: Sequence[int], path: str) -> None:
+    """A heat map of the mean exact-match accuracy into the PNG at ``path``."""
+    plt = pyplot()
     grouped = _grouped(rows)
     labels = [f"{activation}, {'bias' if bias else 'no bias'}" for activation, bias in grouped]
     accuracy = np.array(
@@ -285,4 +276,3 @@ def _plot(rows: Sequence[Mapping[str, Any]], hidden_sizes: Sequence[int], path: 
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
-    return True

@@ -113,12 +113,21 @@ def test_plot_file_must_be_a_png(cli: Callable[..., Any], tmp_path: Path) -> Non
     result.assert_one_line_error(".png")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["subtract", "--bits", "2", "--no-progress"],
+        ["gradflow", "--steps", "4"],
+        ["sweep", "subtract"],
+    ],
+    ids=["subtract", "gradflow", "sweep"],
+)
 def test_plot_without_matplotlib_is_refused_before_training_with_the_install_hint(
-    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> None:
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes "import matplotlib" fail
     plot = tmp_path / "x.png"
-    result = cli("subtract", "--bits", "2", "--no-progress", "--plot", str(plot))
+    result = cli(*command, "--plot", str(plot))
     result.assert_one_line_error("--plot needs matplotlib", "pip install")
     assert result.out == ""  # refused before any training
     assert not plot.exists()
