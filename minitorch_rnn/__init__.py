@@ -6,8 +6,17 @@ Every public name is re-exported here, flat::
     model = mt.Sequential(mt.Dense(2, 8), mt.Tanh(), mt.Dense(8, 1), mt.Logistic())
 """
 
-from . import datasets, functional, generate, init, interop, optim
+from . import datasets, errors, functional, generate, init, interop, optim
 from .dtype import get_default_dtype, set_default_dtype
+from .errors import (
+    NonFiniteError,
+    NonFiniteGradientError,
+    NonFiniteInputError,
+    NonFiniteLossError,
+    NonFiniteOutputError,
+    NonFiniteStepError,
+    NonFiniteValueError,
+)
 from .gradcheck import gradcheck
 from .layers import Dense, Dropout, Embedding, Logistic, MeanPool, ReLU, Sigmoid, Softmax, Tanh
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
@@ -28,7 +37,6 @@ from .recurrent import (
 from .serialization import load, save
 from .summary import summary
 from .training import (
-    NonFiniteError,
     StreamLoader,
     Trainer,
     batches,
@@ -58,6 +66,12 @@ __all__ = [
     "MeanPool",
     "Module",
     "NonFiniteError",
+    "NonFiniteGradientError",
+    "NonFiniteInputError",
+    "NonFiniteLossError",
+    "NonFiniteOutputError",
+    "NonFiniteStepError",
+    "NonFiniteValueError",
     "Parameter",
     "RNNCell",
     "ReLU",
@@ -76,6 +90,7 @@ __all__ = [
     "clip_grad_norm",
     "clip_grad_value",
     "datasets",
+    "errors",
     "functional",
     "generate",
     "get_default_dtype",

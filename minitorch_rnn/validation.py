@@ -11,12 +11,9 @@ from typing import Any
 import numpy as np
 
 from .dtype import FLOAT_DTYPES, get_default_dtype
+from .errors import NonFiniteInputError
 
 _NUMERIC_KINDS = "biuf"
-
-
-class NonFiniteInputError(ValueError):
-    """An input holds NaN or inf (a ``ValueError``; the Trainer reports it as non-finite)."""
 
 
 def is_int(value: Any) -> bool:

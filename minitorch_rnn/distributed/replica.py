@@ -15,12 +15,12 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..errors import NonFiniteError
 from ..losses import Loss
 from ..module import Module
 from ..training.checkpoint import module_generators
 from ..training.forward_only import reset_recurrent_state
-from ..training.strategy import NonFiniteLossError, forward_backward
-from ..validation import NonFiniteInputError
+from ..training.strategy import forward_backward
 from .flat import flat_gradients, load_flat
 
 __all__ = ["Replica", "ShardResult"]
@@ -30,7 +30,7 @@ class ShardResult(NamedTuple):
     """A worker's answer for one step.
 
     ``status`` is ``"ok"``, or the name of the error met before any backward
-    (``"NonFiniteLossError"``, ``"NonFiniteInputError"``) with its text in ``message``; then
+    (a :class:`~minitorch_rnn.errors.NonFiniteError` subclass, e.g. ``"NonFiniteLossError"``) with its text in ``message``; then
     ``gradients`` and ``pred`` are None.
     """
 
@@ -98,7 +98,7 @@ class Replica:
         self.model.zero_grad()
         try:
             pred, _ = forward_backward(self.model, self.loss, x, y, lengths, mask)
-        except (NonFiniteLossError, NonFiniteInputError) as error:
+        except NonFiniteError as error:
             return ShardResult(type(error).__name__, str(error), None, None, 0.0)
         gradients = flat_gradients(self.parameters)
         return ShardResult("ok", "", gradients, np.asarray(pred), time.perf_counter() - start)

@@ -34,14 +34,19 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .. import errors
 from ..losses import Loss
 from ..module import Parameter
 from ..training.checkpoint import module_generators
-from ..training.strategy import NonFiniteLossError
-from ..validation import NonFiniteInputError, check_size
+from ..validation import check_size
 from .connect import connect
 from .flat import add_flat_gradients, check_parameters, flat_weights
 from .replica import Replica, ShardResult
+
+# A worker reports the error it met by class name; the driver raises the same class.
+_NON_FINITE_BY_NAME: dict[str, type[errors.NonFiniteError]] = {
+    name: getattr(errors, name) for name in errors.__all__
+}
 
 if TYPE_CHECKING:
     from ..training.trainer import Trainer
@@ -264,8 +269,7 @@ class RayStrategy:
         gradients, preds = [], []
         for result in results:
             if result.gradients is None or result.pred is None:
-                inputs = result.status == NonFiniteInputError.__name__
-                kind: type[Exception] = NonFiniteInputError if inputs else NonFiniteLossError
+                kind = _NON_FINITE_BY_NAME.get(result.status, errors.NonFiniteError)
                 raise kind(result.message)
             gradients.append(result.gradients)
             preds.append(result.pred)
@@ -273,7 +277,7 @@ class RayStrategy:
         loss = _checked_loss(trainer)
         value = float(loss.forward(pred, y) if mask is None else loss.forward(pred, y, mask=mask))
         if not math.isfinite(value):
-            raise NonFiniteLossError(f"non-finite loss ({value})")
+            raise errors.NonFiniteLossError(f"non-finite loss ({value})")
         total = gradients[0].copy()
         for gradient in gradients[1:]:
             total += gradient

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import NonFiniteStepError
 from ..module import Module, Parameter
 from ..validation import check_keys, staged_arrays
 from .hyper import Declared, coerce_scalar, hyper, leading
@@ -29,11 +30,6 @@ __all__ = ["NonFiniteStepError", "Optimizer", "parameter_list"]
 Array = np.ndarray
 State = dict[str, np.ndarray]
 Values = Mapping[str, Any]
-
-
-class NonFiniteStepError(FloatingPointError):
-    """An optimiser step would have made a weight or the optimiser's state NaN or infinite; it was
-    not taken (weights, state and step count are those of the last good step)."""
 
 
 def parameter_list(params: Any, owner: str, *, allow_empty: bool = False) -> list[Parameter]:

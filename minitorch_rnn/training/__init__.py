@@ -11,7 +11,7 @@ from .data import StreamLoader, batches, pad_sequences
 from .history import History
 from .metrics import Metric
 from .strategy import LocalStrategy, Strategy
-from .trainer import NonFiniteError, Trainer
+from .trainer import Trainer
 
 __all__ = [
     "Callback",
@@ -21,7 +21,6 @@ __all__ = [
     "LocalStrategy",
     "Metric",
     "ModelCheckpoint",
-    "NonFiniteError",
     "Strategy",
     "StreamLoader",
     "Trainer",

@@ -16,16 +16,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..errors import NonFiniteLossError, NonFiniteOutputError
 from ..module import Module, accepts_lengths, input_grad_needed
 
 if TYPE_CHECKING:
     from .trainer import Trainer
 
 __all__ = ["LocalStrategy", "NonFiniteLossError", "Strategy", "forward_backward", "model_forward"]
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A non-finite prediction or loss met by :func:`forward_backward` (before any backward)."""
 
 
 @runtime_checkable
@@ -74,7 +71,7 @@ def forward_backward(
     """
     pred = model_forward(model, x, lengths)
     if not np.isfinite(np.asarray(pred)).all():
-        raise NonFiniteLossError("non-finite model output (NaN or inf)")
+        raise NonFiniteOutputError("non-finite model output (NaN or inf)")
     value = float(loss.forward(pred, y) if mask is None else loss.forward(pred, y, mask=mask))
     if not math.isfinite(value):
         raise NonFiniteLossError(f"non-finite loss ({value})")

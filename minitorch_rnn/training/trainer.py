@@ -32,11 +32,16 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import init
+from ..errors import (
+    NonFiniteError,
+    NonFiniteGradientError,
+    NonFiniteInputError,
+    NonFiniteOutputError,
+)
 from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
 from ..module import Module
-from ..optim import NonFiniteStepError
 from ..optim.clip import clip_grad_norm, clip_grad_value
-from ..validation import NonFiniteInputError, is_int
+from ..validation import is_int
 from . import checkpoint
 from .callbacks import Callback
 from .data import batches
@@ -46,16 +51,12 @@ from .metrics import BatchOutcome, EpochMetrics, Metric, resolve_metrics
 from .progress import Progress
 from .protocols import Loader, LossLike, MetricSpec, OptimizerLike, ValidationData, require_methods
 from .source import BatchSource, array_or_loader_source, checked_lengths, validation_source
-from .strategy import LocalStrategy, NonFiniteLossError, Strategy, model_forward
+from .strategy import LocalStrategy, Strategy, model_forward
 
-__all__ = ["DEFAULT_METRICS", "NonFiniteError", "Trainer"]
+__all__ = ["DEFAULT_METRICS", "Trainer"]
 
 DEFAULT_METRICS: tuple[str, ...] = ("accuracy",)
 _CLASSIFICATION_LOSSES = (CrossEntropyLoss, BCELoss, BCEWithLogitsLoss)
-
-
-class NonFiniteError(FloatingPointError):
-    """A NaN or infinite prediction, loss or gradient; no optimiser step was taken."""
 
 
 class Trainer:
@@ -408,19 +409,21 @@ class Trainer:
             pred, value = self.strategy.forward_backward(self, x, y, lengths, mask)
             self._check_and_clip_gradients()
             self.optimizer.step()
-        except (NonFiniteLossError, NonFiniteStepError) as error:
-            self.model.zero_grad()
-            raise _non_finite(f"{error} at {where}") from error
         except NonFiniteInputError as error:
             self.model.zero_grad()
-            raise _non_finite(f"non-finite values (NaN or inf) at {where}: {error}") from error
+            raise _non_finite(
+                NonFiniteInputError, f"non-finite values (NaN or inf) at {where}: {error}"
+            ) from error
+        except NonFiniteError as error:
+            self.model.zero_grad()
+            raise _non_finite(type(error), f"{error} at {where}") from error
         return BatchOutcome(self.loss, pred, y, mask), value
 
     def _check_and_clip_gradients(self) -> None:
         parameters = list(self.model.named_parameters())
         bad = [name for name, p in parameters if not np.isfinite(p.grad).all()]
         if bad:
-            raise NonFiniteLossError(f"non-finite gradient of {', '.join(bad)}")
+            raise NonFiniteGradientError(f"non-finite gradient of {', '.join(bad)}")
         if self.clip_value is not None:
             clip_grad_value([p for _, p in parameters], self.clip_value)
         if self.clip_norm is not None:
@@ -436,7 +439,8 @@ class Trainer:
                 pred = model_forward(self.model, x, lengths)
                 if not np.isfinite(np.asarray(pred)).all():
                     raise _non_finite(
-                        f"non-finite model output (NaN or inf) at evaluation batch {index + 1}"
+                        NonFiniteOutputError,
+                        f"non-finite model output (NaN or inf) at evaluation batch {index + 1}",
                     )
                 outcome = BatchOutcome(self.loss, pred, y, mask)
                 averages.update(loss_value(self.loss, pred, y, mask), outcome)
@@ -455,8 +459,9 @@ class Trainer:
             getattr(callback, hook)(*args)
 
 
-def _non_finite(what: str) -> NonFiniteError:
-    return NonFiniteError(
+def _non_finite(kind: type[NonFiniteError], what: str) -> NonFiniteError:
+    """The error ``kind`` (the same class as its cause) with the Trainer's context."""
+    return kind(
         f"Trainer: {what}; no optimiser step was taken, the weights are those of the last good step"
     )
 

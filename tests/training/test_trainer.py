@@ -9,12 +9,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from minitorch_rnn import NonFiniteError
 from minitorch_rnn.layers import Dense, Dropout, Logistic, Tanh
 from minitorch_rnn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from minitorch_rnn.module import Module, Parameter, Sequential
 from minitorch_rnn.optim import SGD, Adam
 from minitorch_rnn.recurrent import RNNCell, Unroll
-from minitorch_rnn.training import Callback, NonFiniteError, StreamLoader, Trainer, pad_sequences
+from minitorch_rnn.training import Callback, StreamLoader, Trainer, pad_sequences
 from minitorch_rnn.training.forward_only import check_fits_model
 
 
