@@ -6,7 +6,7 @@ Every public name is re-exported here, flat::
     model = mt.Sequential(mt.Dense(2, 8), mt.Tanh(), mt.Dense(8, 1), mt.Logistic())
 """
 
-from . import datasets, errors, functional, generate, init, interop, optim
+from . import datasets, errors, functional, generate, init, interop, optim, recurrent
 from .dtype import get_default_dtype, set_default_dtype
 from .errors import (
     NonFiniteError,
@@ -101,6 +101,7 @@ __all__ = [
     "metrics",
     "optim",
     "pad_sequences",
+    "recurrent",
     "save",
     "set_default_dtype",
     "summary",

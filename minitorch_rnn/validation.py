@@ -69,6 +69,35 @@ def int_input(x: Any, layer: str, *, name: str = "input") -> np.ndarray:
     return array.astype(np.int64, copy=False)
 
 
+def check_lengths(lengths: Any, batch: int, steps: int, owner: str) -> np.ndarray:
+    """Validate the valid lengths of a padded batch: ``(batch,)`` integers in ``1..steps``.
+
+    The one home of this check: ``Unroll``, ``MeanPool``, the Trainer's batches and the examples
+    all call it, so a bad ``lengths`` reads the same everywhere.
+
+    Returns
+    -------
+    np.ndarray
+        ``lengths`` as int64, shape ``(batch,)``.
+    """
+    array = int_input(lengths, owner, name="lengths")
+    if array.shape != (batch,):
+        raise ValueError(
+            f"{owner}: lengths must have shape ({batch},) for a batch of {batch}, got {array.shape}"
+        )
+    if batch and (array.min() < 1 or array.max() > steps):
+        raise ValueError(
+            f"{owner}: lengths must lie in 1..{steps} (the number of steps), got values in "
+            f"{array.min()}..{array.max()}"
+        )
+    return array
+
+
+def time_mask(lengths: np.ndarray, steps: int) -> np.ndarray:
+    """``mask[b, t] = t < lengths[b]``: True at the valid steps of each sample, ``(B, steps)``."""
+    return np.arange(steps)[None, :] < np.asarray(lengths)[:, None]
+
+
 def check_rank(x: np.ndarray, layer: str, ranks: tuple[int, ...], name: str = "input") -> None:
     """Raise a ``ValueError`` unless ``x.ndim`` is one of ``ranks``."""
     if x.ndim not in ranks:

@@ -26,7 +26,7 @@ def test_an_optimiser_step_that_overflows_raises_the_step_error_of_the_family() 
     p = mt.Parameter(np.array([3e38], dtype=np.float32))
     p.grad[...] = -3e38
     opt = mt.optim.SGD([p], lr=10.0)
-    with pytest.raises(mt.NonFiniteError, match="non-finite|inf") as caught:
+    with pytest.raises(mt.NonFiniteError, match=r"non-finite|inf") as caught:
         opt.step()
     assert isinstance(caught.value, mt.NonFiniteStepError)
     assert p.data[0] == np.float32(3e38)

@@ -2,6 +2,7 @@
 
 from .bidirectional import Bidirectional
 from .cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
+from .registry import cell_names, make_cell, register_cell, resolve_cell
 from .stacked import GRU, LSTM, RNN, RecurrentStack
 from .unroll import Unroll
 
@@ -16,4 +17,8 @@ __all__ = [
     "RecurrentCell",
     "RecurrentStack",
     "Unroll",
+    "cell_names",
+    "make_cell",
+    "register_cell",
+    "resolve_cell",
 ]
