@@ -56,14 +56,6 @@ def _as_arrays(tree: Nested) -> Nested:
     return np.asarray(tree)
 
 
-def _generators(module: Module) -> list[np.random.Generator]:
-    """Every numpy Generator held by the module tree (e.g. Dropout's), to replay its draws."""
-    found: list[np.random.Generator] = []
-    for sub in module.modules():
-        found.extend(v for v in vars(sub).values() if isinstance(v, np.random.Generator))
-    return found
-
-
 def _scalar(output: Nested, weights: Nested) -> float:
     total = 0.0
     for (_, out), (_, w) in zip(_leaves(output), _leaves(weights), strict=True):
@@ -119,10 +111,11 @@ def gradcheck(
     kwargs = dict(forward_kwargs or {})
     probe = copy.deepcopy(module).to(np.float64)
     inputs64 = _to_float64(inputs)
-    generator_states = [g.bit_generator.state for g in _generators(probe)]
+    generators = [generator for _, generator in probe.named_generators()]
+    generator_states = [generator.bit_generator.state for generator in generators]
 
     def evaluate(args: Nested) -> Nested:
-        for generator, state in zip(_generators(probe), generator_states, strict=True):
+        for generator, state in zip(generators, generator_states, strict=True):
             generator.bit_generator.state = copy.deepcopy(state)
         # A Python float output (e.g. a loss value) becomes a 0-d array so that it is projected.
         return _as_arrays(probe.forward(*args, **kwargs))

@@ -164,6 +164,20 @@ class Module:
         for _, module in self.named_modules():
             yield module
 
+    def named_generators(self) -> Iterator[tuple[str, np.random.Generator]]:
+        """Every numpy ``Generator`` held by a module of the tree (e.g. ``Dropout``'s), once each,
+        by dotted attribute name (``"2.rng"``).
+
+        The one walk over a model's random state: checkpoints save and restore it, ``gradcheck``
+        replays it, data-parallel replicas reseed it.
+        """
+        seen: set[int] = set()
+        for module_name, module in self.named_modules():
+            for attribute, value in vars(module).items():
+                if isinstance(value, np.random.Generator) and id(value) not in seen:
+                    seen.add(id(value))
+                    yield (f"{module_name}.{attribute}" if module_name else attribute), value
+
     def named_parameters(self) -> Iterator[tuple[str, Parameter]]:
         """Every parameter once, with its dotted name (``"0.weight"``, ``"cell.weight_ih"``).
 

@@ -425,3 +425,14 @@ def test_sequential_backward_accumulates_once_into_a_parameter_shared_by_two_chi
     expected_second.forward(hidden)
     expected_first.backward(expected_second.backward(np.ones((3, 2))))
     np.testing.assert_allclose(staged, expected_first.weight.grad)
+
+
+def test_named_generators_lists_every_random_generator_of_the_tree_once_by_dotted_name() -> None:
+    import minitorch_rnn as mt
+
+    shared = mt.Dropout(0.5, seed=0)
+    model = mt.Sequential(mt.Dense(2, 2, seed=0), shared, mt.Sequential(shared, mt.Dropout(0.1)))
+    names = [name for name, _ in model.named_generators()]
+    generators = [generator for _, generator in model.named_generators()]
+    assert names == ["1.rng", "2.1.rng"]
+    assert generators[0] is shared.rng and len({id(g) for g in generators}) == 2

@@ -18,7 +18,6 @@ import numpy as np
 from ..errors import NonFiniteError
 from ..losses import Loss
 from ..module import Module
-from ..training.checkpoint import module_generators
 from ..training.forward_only import reset_recurrent_state
 from ..training.strategy import forward_backward
 from .flat import flat_gradients, load_flat
@@ -64,7 +63,7 @@ class Replica:
         self.rank = rank
         self.parameters = self.model.parameters()
         # the same names, in the same order, as the driver's generators (the model is a copy)
-        self.generators = list(module_generators(self.model).values())
+        self.generators = [generator for _, generator in self.model.named_generators()]
 
     def pid(self) -> int:
         """The worker's process id (a liveness probe and a name for error messages)."""

@@ -37,7 +37,6 @@ import numpy as np
 from .. import errors
 from ..losses import Loss
 from ..module import Parameter
-from ..training.checkpoint import module_generators
 from ..validation import check_size
 from .connect import connect
 from .flat import add_flat_gradients, check_parameters, flat_weights
@@ -311,8 +310,7 @@ class RayStrategy:
             return
         self._epoch, self._batch_index = epoch, 0
         self._epoch_seeds = [
-            int(generator.integers(2**63))
-            for generator in module_generators(trainer.model).values()
+            int(generator.integers(2**63)) for _, generator in trainer.model.named_generators()
         ]
         self._needs_epoch_start = [True] * self.num_workers
 

@@ -34,7 +34,6 @@ __all__ = [
     "TrainingState",
     "from_json",
     "load_callback_states",
-    "module_generators",
     "read_checkpoint",
     "resume",
     "snapshot",
@@ -65,18 +64,6 @@ class ResumeState:
     callback_states: list[dict[str, Any]]
 
 
-def module_generators(model: Module) -> dict[str, np.random.Generator]:
-    """Every Generator held by a module of ``model``, by dotted attribute name, once each."""
-    found: dict[str, np.random.Generator] = {}
-    seen: set[int] = set()
-    for module_name, module in model.named_modules():
-        for attribute, value in vars(module).items():
-            if isinstance(value, np.random.Generator) and id(value) not in seen:
-                seen.add(id(value))
-                found[f"{module_name}.{attribute}" if module_name else attribute] = value
-    return found
-
-
 def _has_state(optimizer: Any) -> bool:
     return callable(getattr(optimizer, "state_dict", None)) and callable(
         getattr(optimizer, "load_state_dict", None)
@@ -92,7 +79,7 @@ def snapshot(trainer: TrainingState) -> Callable[[], None]:
     """
     weights = trainer.model.state_dict()
     optimizer_state = trainer.optimizer.state_dict() if _has_state(trainer.optimizer) else None
-    generators = [trainer.rng, *module_generators(trainer.model).values()]
+    generators = [trainer.rng, *(generator for _, generator in trainer.model.named_generators())]
     random_states = [generator.bit_generator.state for generator in generators]
     history, completed = trainer.history, trainer.completed_epochs
 
@@ -120,7 +107,7 @@ def write_checkpoint(
         "rng": trainer.rng.bit_generator.state,
         "module_rngs": {
             name: generator.bit_generator.state
-            for name, generator in module_generators(trainer.model).items()
+            for name, generator in trainer.model.named_generators()
         },
         "callbacks": [
             {"class": type(callback).__name__, "state": callback.state_dict()}
@@ -171,7 +158,7 @@ def read_checkpoint(trainer: TrainingState, path: str | os.PathLike[str]) -> Res
     foreign_state = state.get("optimizer")
     if not native and _has_state(optimizer) and not isinstance(foreign_state, dict):
         raise ValueError(f"{where} holds no state for the {type(optimizer).__name__} optimiser")
-    generators = module_generators(trainer.model)
+    generators = dict(trainer.model.named_generators())
     if set(module_states) != set(generators):
         raise ValueError(
             f"{where}: the checkpoint has random generators {sorted(module_states)} but the "
