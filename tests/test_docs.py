@@ -38,64 +38,18 @@ from __future__ import annotations
 import argparse
 import importlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import minitorch_rnn as mt
 from minitorch_rnn.cli import build_parser
+from tests.helpers.markdown import FENCE, SKIP_MARKER, language, python_blocks, run_block
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-SKIP_MARKER = "<!-- skip -->"
 _OPTIONAL_IMPORT = re.compile(r"^\s*(?:import|from)\s+(torch|ray|matplotlib)\b", re.M)
-
-_FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^\n`]*)$")
 _DIRECTIVE = re.compile(r"^:::\s+(?P<identifier>[\w.]+)\s*$", re.M)
-
-
-@dataclass(frozen=True)
-class Block:
-    """One fenced ``python`` block of a page."""
-
-    page: Path
-    line: int  # 1-based line of the first code line
-    code: str
-    skipped: bool
-
-
-def _language(info: str) -> str:
-    """The language of a fence's info string: ``python`` in ``python title="x.py"`` or ``{.python}``."""
-    first = info.strip().split(maxsplit=1)[0] if info.strip() else ""
-    return first.strip("{}").lstrip(".").lower()
-
-
-def python_blocks(page: Path) -> list[Block]:
-    """Every fenced ``python`` block of ``page``, in order, dedented to its fence's indentation."""
-    lines = page.read_text(encoding="utf-8").split("\n")
-    blocks: list[Block] = []
-    index = 0
-    while index < len(lines):
-        opening = _FENCE.match(lines[index])
-        if opening is None:
-            index += 1
-            continue
-        indent, fence = opening["indent"], opening["fence"]
-        start = index + 1
-        end = start
-        while end < len(lines) and not (
-            lines[end].startswith(indent)
-            and lines[end][len(indent) :].startswith(fence)
-            and not lines[end][len(indent) + len(fence) :].strip()
-        ):
-            end += 1
-        if _language(opening["info"]) == "python":
-            code = "\n".join(line[len(indent) :] for line in lines[start:end])
-            skipped = index > 0 and lines[index - 1].strip() == SKIP_MARKER
-            blocks.append(Block(page, start + 1, code, skipped))
-        index = end + 1
-    return blocks
 
 
 def _pages() -> list[Path]:
@@ -124,10 +78,7 @@ def test_page_examples_run_in_order(
             continue
         for extra in _OPTIONAL_IMPORT.findall(block.code):
             pytest.importorskip(extra, reason=f"{_page_id(page)} needs the optional {extra}")
-        # Leading newlines make tracebacks report the line number in the Markdown file.
-        source = "\n" * (block.line - 1) + block.code
-        code = compile(source, str(page.relative_to(ROOT)), "exec")
-        exec(code, namespace)
+        run_block(block, namespace, ROOT)
 
 
 def test_skip_markers_sit_directly_above_a_python_block() -> None:
@@ -138,8 +89,8 @@ def test_skip_markers_sit_directly_above_a_python_block() -> None:
             if line.strip() != SKIP_MARKER:
                 continue
             following = lines[number] if number < len(lines) else ""
-            opening = _FENCE.match(following)
-            if opening is None or _language(opening["info"]) != "python":
+            opening = FENCE.match(following)
+            if opening is None or language(opening["info"]) != "python":
                 misplaced.append(f"{_page_id(page)}:{number}")
     assert not misplaced, f"{SKIP_MARKER} not directly above a ```python fence at {misplaced}"
 
