@@ -10,30 +10,18 @@ arrays works. Each goes through hand unrolling, ``Unroll`` with lengths and reve
 from __future__ import annotations
 
 import ast
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pytest
 
 import minitorch_rnn as mt
+from tests.recurrent import user_cells
 
 HERE = Path(__file__).parent
 TUTORIAL = HERE.parent.parent / "docs" / "tutorials" / "custom-cell.md"
 I, H, B, T = 3, 4, 3, 5
-
-
-def _load_user_cells() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("user_cells", HERE / "user_cells.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-user_cells = _load_user_cells()
 
 
 class ThreeStateCell(mt.RecurrentCell):
@@ -114,7 +102,7 @@ def make(kind: str, input_size: int = I, seed: int = 0, **options: Any) -> mt.Re
 
 def test_the_tutorial_shows_exactly_the_tested_cells() -> None:
     page = TUTORIAL.read_text(encoding="utf-8")
-    source = (HERE / "user_cells.py").read_text(encoding="utf-8")
+    source = Path(user_cells.__file__).read_text(encoding="utf-8")
     classes = [node for node in ast.parse(source).body if isinstance(node, ast.ClassDef)]
     assert [c.name for c in classes] == ["IndRNNCell", "PeepholeLSTMCell"]
     for node in classes:
