@@ -1,8 +1,8 @@
 """Shared tools of the recurrent tests: cell factories, states, a closed-form reference step and a
 gradcheck adapter that exposes initial and final states.
 
-Everything is offered as a session-scoped fixture (the test directories are not packages, so
-helpers cannot be imported) and is stateless, so hypothesis tests may use it too.
+Everything is offered as a session-scoped fixture and is stateless, so hypothesis tests may use it
+too (plain helpers several modules import belong in ``tests/helpers/``).
 """
 
 from __future__ import annotations
