@@ -110,7 +110,9 @@ class Optimizer(Declared):
     step_count : int
         Number of :meth:`step` calls so far (PyTorch's per-parameter ``"step"``).
     state : list of dict of str to ndarray
-        Per-parameter state (e.g. ``exp_avg``), same shape and dtype as the parameter.
+        Per-parameter state (e.g. ``exp_avg``), same shape and dtype as the parameter. A step
+        swaps in new arrays and reuses the old ones as buffers of the next step: keep a copy (or
+        :meth:`state_dict`, which copies), not the arrays themselves.
     """
 
     params: Sequence[Parameter] = leading()
