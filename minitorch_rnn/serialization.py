@@ -20,17 +20,24 @@ import contextlib
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
-from typing import Any, TypeAlias
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 
 from .atomic import write_atomically
-from .module import Module
+from .module import Module, Parameter
 from .npz_reader import ArrayHeader, CorruptArchive, LazyArrays, NpzReader
-from .optim.optimizers import Optimizer
 
-__all__ = ["FORMAT_VERSION", "JSONValue", "load", "read_meta", "read_shapes", "save"]
+__all__ = [
+    "FORMAT_VERSION",
+    "JSONValue",
+    "SavableOptimizer",
+    "load",
+    "read_meta",
+    "read_shapes",
+    "save",
+]
 
 FORMAT_VERSION = 1
 _FORMAT_NAME = "minitorch_rnn"
@@ -61,8 +68,28 @@ JSONValue: TypeAlias = (
 )
 
 
+@runtime_checkable
+class SavableOptimizer(Protocol):
+    """What :func:`save` and :func:`load` need of an optimiser (every ``mt.optim`` one has it).
+
+    ``state_dict()`` returns flat arrays whose per-parameter entries are named
+    ``state.<parameter index>.<name>`` and have that parameter's shape; ``validate_state_dict``
+    raises what ``load_state_dict`` would, changing nothing, so that a checkpoint is checked
+    whole before the model or the optimiser changes.
+    """
+
+    @property
+    def params(self) -> Sequence[Parameter]: ...
+
+    def state_dict(self) -> Mapping[str, np.ndarray]: ...
+
+    def validate_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
+
+
 def save(
-    path: PathLike, model: Module, optimizer: Optimizer | None = None, **meta: JSONValue
+    path: PathLike, model: Module, optimizer: SavableOptimizer | None = None, **meta: JSONValue
 ) -> None:
     """Write ``model`` (and ``optimizer``) weights and ``meta`` to one ``.npz`` file, atomically.
 
@@ -77,8 +104,9 @@ def save(
         Where to write; used exactly as given (no suffix is added). Its directory must exist.
     model : Module
         Saved as :meth:`Module.state_dict`.
-    optimizer : Optimizer, optional
-        Saved as :meth:`Optimizer.state_dict` (everything needed to resume training exactly).
+    optimizer : SavableOptimizer, optional
+        Any ``mt.optim`` optimiser, or an object with the same methods; saved as its
+        ``state_dict()`` (everything needed to resume training exactly).
     **meta
         JSON-serialisable values (numbers, strings, bools, None, lists, dicts with str keys), e.g.
         ``epoch=3``; returned by :func:`load`. Tuples come back as lists. The names ``format``,
@@ -96,7 +124,7 @@ def save(
     """
     if not isinstance(model, Module):
         raise TypeError(f"save: model must be a Module, got {type(model).__name__}")
-    if optimizer is not None and not isinstance(optimizer, Optimizer):
+    if optimizer is not None and not isinstance(optimizer, SavableOptimizer):
         raise TypeError(
             f"save: optimizer must be an Optimizer or None, got {type(optimizer).__name__}"
         )
@@ -116,7 +144,9 @@ def save(
     write_atomically(path, directory, arrays)
 
 
-def load(path: PathLike, model: Module, optimizer: Optimizer | None = None) -> dict[str, Any]:
+def load(
+    path: PathLike, model: Module, optimizer: SavableOptimizer | None = None
+) -> dict[str, Any]:
     """Restore ``model`` (and ``optimizer``) in place from a :func:`save` checkpoint; return its meta.
 
     All or nothing: every check (keys, shapes, dtypes, finiteness, the optimiser's
@@ -137,7 +167,7 @@ def load(path: PathLike, model: Module, optimizer: Optimizer | None = None) -> d
         The checkpoint file, exactly as given to :func:`save`.
     model : Module
         Receives the weights (cast to its parameters' dtypes).
-    optimizer : Optimizer, optional
+    optimizer : SavableOptimizer, optional
         Receives the optimiser state; the file must contain one.
 
     Returns
@@ -160,7 +190,7 @@ def load(path: PathLike, model: Module, optimizer: Optimizer | None = None) -> d
     """
     if not isinstance(model, Module):
         raise TypeError(f"load: model must be a Module, got {type(model).__name__}")
-    if optimizer is not None and not isinstance(optimizer, Optimizer):
+    if optimizer is not None and not isinstance(optimizer, SavableOptimizer):
         raise TypeError(
             f"load: optimizer must be an Optimizer or None, got {type(optimizer).__name__}"
         )
@@ -406,7 +436,7 @@ def _check_model_headers(headers: Mapping[str, ArrayHeader], model: Module, path
 
 
 def _check_optimizer_headers(
-    headers: Mapping[str, ArrayHeader], optimizer: Optimizer, path: str
+    headers: Mapping[str, ArrayHeader], optimizer: SavableOptimizer, path: str
 ) -> None:
     """Bound every optimiser entry before it is read: hyper-parameters are small, and state
     ``state.<i>.<name>`` has the shape of parameter ``i``."""

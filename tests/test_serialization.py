@@ -563,3 +563,33 @@ def test_read_shapes_reads_the_weight_shapes_from_headers(checkpoint: Path) -> N
         "2.weight": (2, 4),
         "2.bias": (2,),
     }
+
+
+class _Delegating:
+    """Not an ``mt.optim`` class: only the methods ``save`` and ``load`` need."""
+
+    def __init__(self, optimizer: optim.Optimizer) -> None:
+        self.inner = optimizer
+        self.params = optimizer.params
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return self.inner.state_dict()
+
+    def validate_state_dict(self, state: Any) -> None:
+        self.inner.validate_state_dict(state)
+
+    def load_state_dict(self, state: Any) -> None:
+        self.inner.load_state_dict(state)
+
+
+def test_save_and_load_take_any_object_with_the_optimizer_methods(tmp_path: Path) -> None:
+    model = make_model()
+    trained = optim.Adam(model.parameters(), lr=0.01)
+    train_steps(model, trained, 2)
+    save(tmp_path / "ckpt.npz", model, optimizer=_Delegating(trained))
+    target = make_model(seed=5)
+    restored = optim.Adam(target.parameters(), lr=0.5)
+    load(tmp_path / "ckpt.npz", target, optimizer=_Delegating(restored))
+    expected, got = trained.state_dict(), restored.state_dict()
+    assert set(got) == set(expected)
+    assert all(np.array_equal(got[key], expected[key]) for key in expected)

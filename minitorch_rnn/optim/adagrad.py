@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .hyper import hyper
-from .optimizer import Array, Optimizer, State, Values
+from .optimizer import WEIGHTS, Array, Optimizer, State, Values
 
 __all__ = ["Adagrad"]
 
@@ -52,8 +52,11 @@ class Adagrad(Optimizer):
     def _initial_state(self, name: str, data: np.ndarray, hyper: Mapping[str, Any]) -> np.ndarray:
         return np.full_like(data, hyper["initial_accumulator_value"])
 
-    def _update(self, data: Array, grad: Array, state: State, hyper: Values, step: int) -> None:
+    def _update(
+        self, data: Array, grad: Array, state: State, hyper: Values, step: int, out: State
+    ) -> None:
         decayed_lr = hyper["lr"] / (1.0 + (step - 1) * hyper["lr_decay"])
-        squared_sum = state["sum"]
-        squared_sum += grad * grad
-        data -= decayed_lr * (grad / (np.sqrt(squared_sum) + hyper["eps"]))
+        squared_sum = np.add(state["sum"], grad * grad, out=out["sum"])
+        np.subtract(
+            data, decayed_lr * (grad / (np.sqrt(squared_sum) + hyper["eps"])), out=out[WEIGHTS]
+        )

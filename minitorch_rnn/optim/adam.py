@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .hyper import hyper
-from .optimizer import Array, Optimizer, State, Values
+from .optimizer import WEIGHTS, Array, Optimizer, State, Values
 
 __all__ = ["Adam", "AdamW"]
 
@@ -61,25 +61,30 @@ class Adam(Optimizer):
         names = ("exp_avg", "exp_avg_sq")
         return (*names, "max_exp_avg_sq") if hyper["amsgrad"] else names
 
-    def _update(self, data: Array, grad: Array, state: State, hyper: Values, step: int) -> None:
+    def _update(
+        self, data: Array, grad: Array, state: State, hyper: Values, step: int, out: State
+    ) -> None:
         lr, weight_decay = hyper["lr"], hyper["weight_decay"]
         beta1, beta2 = hyper["betas"]
+        weights = data
         if hyper["decoupled"] and weight_decay != 0.0:
             # Decoupled decay shrinks the weights; L2 decay was added to grad by Optimizer.step.
-            data *= 1.0 - lr * weight_decay
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        # PyTorch's lerp form of beta1 * m + (1 - beta1) * g.
-        exp_avg += (1.0 - beta1) * (grad - exp_avg)
-        exp_avg_sq *= beta2
+            weights = np.multiply(data, 1.0 - lr * weight_decay, out=out[WEIGHTS])
+        # PyTorch's lerp form of beta1 * m + (1 - beta1) * g: m + (1 - beta1) * (g - m).
+        exp_avg = np.subtract(grad, state["exp_avg"], out=out["exp_avg"])
+        exp_avg *= 1.0 - beta1
+        exp_avg += state["exp_avg"]
+        exp_avg_sq = np.multiply(state["exp_avg_sq"], beta2, out=out["exp_avg_sq"])
         exp_avg_sq += (1.0 - beta2) * grad * grad
         second_moment = exp_avg_sq
         if hyper["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
-            second_moment = state["max_exp_avg_sq"]
+            second_moment = np.maximum(
+                state["max_exp_avg_sq"], exp_avg_sq, out=out["max_exp_avg_sq"]
+            )
         step_size = lr / (1.0 - beta1**step)
         bias_correction2_sqrt = math.sqrt(1.0 - beta2**step)
         denominator = np.sqrt(second_moment) / bias_correction2_sqrt + hyper["eps"]
-        data -= step_size * (exp_avg / denominator)
+        np.subtract(weights, step_size * (exp_avg / denominator), out=out[WEIGHTS])
 
 
 class AdamW(Adam):

@@ -226,8 +226,6 @@ class Declared:
     """
 
     hyper_fields: ClassVar[dict[str, HyperField]] = {}
-    # Derived from hyper_fields: name -> kind of coerce_scalar (kept for code that read it).
-    hyper_kinds: ClassVar[dict[str, str]] = {}
     leading: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -243,7 +241,6 @@ class Declared:
                 value.kind = _kind_of(annotations.get(name), f"{cls.__name__}.{name}")
                 fields[name] = value
         cls.hyper_fields = fields
-        cls.hyper_kinds = {name: field.coerce_kind for name, field in fields.items()}
         parameters = [inspect.Parameter(cls.leading, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         parameters += [
             inspect.Parameter(
@@ -258,19 +255,31 @@ class Declared:
 
     def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
         """The leading argument and the hyper-parameters (not yet checked) of a constructor
-        call; a missing or unknown argument is a ``TypeError`` naming the class."""
-        try:
-            bound = inspect.signature(type(self)).bind(*args, **kwargs)
-        except TypeError as error:
-            raise TypeError(f"{type(self).__name__}: {error}") from None
-        bound.apply_defaults()
-        values = dict(bound.arguments)
-        fixed = {
-            field.name: field.default
-            for field in self.hyper_fields.values()
-            if not field.init and field.default is not _MISSING
-        }
-        return values.pop(self.leading), {**values, **fixed}
+        call, matched to the declarations as Python matches a call to the derived signature; a
+        missing or unknown argument is a ``TypeError`` naming the class."""
+        owner = type(self).__name__
+        declared = [field for field in self.hyper_fields.values() if field.init]
+        names = [self.leading, *(field.name for field in declared)]
+        if len(args) > len(names):
+            raise TypeError(
+                f"{owner}: takes {len(names)} positional arguments but {len(args)} were given"
+            )
+        values = dict(zip(names, args, strict=False))
+        for name, value in kwargs.items():
+            if name not in names:
+                raise TypeError(f"{owner}: got an unexpected keyword argument {name!r}")
+            if name in values:
+                raise TypeError(f"{owner}: multiple values for argument {name!r}")
+            values[name] = value
+        for field in self.hyper_fields.values():
+            # Not a constructor argument (init=False): the declared default, if any.
+            if field.name not in values and field.default is not _MISSING:
+                values[field.name] = field.default
+        missing = [name for name in names if name not in values]
+        if missing:
+            raise TypeError(f"{owner}: missing a required argument: {missing[0]!r}")
+        hyper = {name: values[name] for name in self.hyper_fields if name in values}
+        return values[self.leading], hyper
 
     def _checked(self, raw: Mapping[str, Any], where: str = "") -> dict[str, Any]:
         """Every value of ``raw`` checked by its declaration, then together; changes nothing."""

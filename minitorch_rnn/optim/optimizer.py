@@ -6,6 +6,11 @@ Parameter see the new values) and keeps its per-parameter state in the parameter
 model stays float32, because every scalar that enters the arithmetic is a Python ``float`` (numpy
 keeps float32 for those, but would promote to float64 for ``np.float64`` scalars).
 
+A step is all or nothing without copying the weights and state first: each optimiser writes the
+new values into per-parameter buffers kept from step to step (the ``out`` argument of
+:meth:`Optimizer._update`), the base class checks them, and only then commits them (the weights are
+copied into the parameter's own array, the state buffers are swapped with the spent ones).
+
 ``state_dict()`` is a flat ``dict[str, np.ndarray]`` (hyper-parameters and the step counter as 0-d
 arrays, per-parameter state under ``"state.<index>.<name>"``) that fits in an ``.npz`` without
 pickle; ``load_state_dict`` restores it all or nothing, so that training continues exactly as if it
@@ -30,6 +35,8 @@ __all__ = ["NonFiniteStepError", "Optimizer", "parameter_list"]
 Array = np.ndarray
 State = dict[str, np.ndarray]
 Values = Mapping[str, Any]
+# The key of the new weights among the buffers Optimizer._update writes into (no state is so named).
+WEIGHTS = "weights"
 
 
 def parameter_list(params: Any, owner: str, *, allow_empty: bool = False) -> list[Parameter]:
@@ -80,7 +87,8 @@ class Optimizer(Declared):
 
     Subclasses declare their hyper-parameters with :func:`~minitorch_rnn.optim.hyper.hyper`
     (``momentum: float = hyper(default=0.0, minimum=0.0)``), name their per-parameter state in
-    :meth:`_state_names` and implement the update of one parameter in :meth:`_update`. L2 weight
+    :meth:`_state_names` and implement the update of one parameter in :meth:`_update`, which
+    reads the current values and writes the new ones into buffers it is given. L2 weight
     decay (a ``weight_decay`` hyper-parameter) is added to the gradient here, once for all, before
     :meth:`_update` (a class with ``decoupled=True`` applies its own decay instead).
     Hyper-parameters are attributes checked at every assignment (``opt.lr = 0.01`` takes effect
@@ -102,7 +110,9 @@ class Optimizer(Declared):
     step_count : int
         Number of :meth:`step` calls so far (PyTorch's per-parameter ``"step"``).
     state : list of dict of str to ndarray
-        Per-parameter state (e.g. ``exp_avg``), same shape and dtype as the parameter.
+        Per-parameter state (e.g. ``exp_avg``), same shape and dtype as the parameter. A step
+        swaps in new arrays and reuses the old ones as buffers of the next step: keep a copy (or
+        :meth:`state_dict`, which copies), not the arrays themselves.
     """
 
     params: Sequence[Parameter] = leading()
@@ -115,6 +125,8 @@ class Optimizer(Declared):
         self._assign(self._checked(values))
         self.step_count = 0
         self.state: list[dict[str, np.ndarray]] = [{} for _ in self.params]
+        # Per parameter, the buffers the next step writes into (see _out_buffers).
+        self._out: list[dict[str, np.ndarray]] = [{} for _ in self.params]
         self._prepare_state(self.hyper_parameters())
 
     # -- to implement in subclasses ----------------------------------------------------------
@@ -127,8 +139,28 @@ class Optimizer(Declared):
         """The value state ``name`` starts from (zeros of the parameter's shape and dtype)."""
         return np.zeros_like(data)
 
-    def _update(self, data: Array, grad: Array, state: State, hyper: Values, step: int) -> None:
-        """Update ``data`` and ``state`` in place; ``step`` counts from 1."""
+    def _update(
+        self, data: Array, grad: Array, state: State, hyper: Values, step: int, out: State
+    ) -> None:
+        """Write one parameter's new weights and state into ``out``; ``step`` counts from 1.
+
+        Parameters
+        ----------
+        data, grad : ndarray
+            The parameter's current weights and its gradient (L2 decay already added); read only.
+        state : dict of str to ndarray
+            The current state of the names :meth:`_state_names` returned; read only.
+        hyper : mapping
+            The hyper-parameters, as plain Python values.
+        step : int
+            The number of this step, from 1.
+        out : dict of str to ndarray
+            Buffers of the parameter's shape and dtype to write into (``out=`` of numpy's
+            functions, or ``buffer[...] = value``): ``out["weights"]`` for the new weights and
+            ``out[name]`` for every state entry, each of which must be written. Their content on
+            entry is meaningless. Nothing else may be written: the step is checked before
+            anything is committed.
+        """
         raise NotImplementedError(f"{type(self).__name__} does not implement _update")
 
     # -- public API ---------------------------------------------------------------------------
@@ -141,8 +173,8 @@ class Optimizer(Declared):
     def step(self) -> None:
         """Apply one update to every parameter from its current ``.grad``.
 
-        The update is computed on copies and applied only if every new weight and state value is
-        finite, so a step either happens whole or not at all.
+        Each parameter's new weights and state are written into buffers kept for the purpose and
+        committed only once every parameter's are finite, so a step happens whole or not at all.
 
         Raises
         ------
@@ -156,27 +188,27 @@ class Optimizer(Declared):
         grads = [self._checked_grad(index, param) for index, param in enumerate(self.params)]
         self._prepare_state(hyper)
         step = self.step_count + 1
-        updates = []
         for index, (param, grad, state) in enumerate(
             zip(self.params, grads, self.state, strict=True)
         ):
-            data = param.data.copy()
-            new_state = {name: value.copy() for name, value in state.items()}
+            out = self._out_buffers(index, param, state)
             # An overflow is found below and reported as NonFiniteStepError, not as a warning.
             with np.errstate(over="ignore", invalid="ignore"):
-                self._update(data, self._l2_decayed(grad, data, hyper), new_state, hyper, step)
-            bad = [name for name, value in new_state.items() if not np.isfinite(value).all()]
-            if not np.isfinite(data).all():
-                bad.insert(0, "the weights")
+                grad = self._l2_decayed(grad, param.data, hyper)
+                self._update(param.data, grad, state, hyper, step, out)
+            bad = [name for name in (WEIGHTS, *state) if not np.isfinite(out[name]).all()]
             if bad:
+                named = ["the weights" if name == WEIGHTS else name for name in bad]
                 raise NonFiniteStepError(
                     f"{type(self).__name__}.step: the update of parameter {index} would make "
-                    f"{', '.join(bad)} NaN or infinite (nothing was updated)"
+                    f"{', '.join(named)} NaN or infinite (nothing was updated)"
                 )
-            updates.append((param, data, state, new_state))
-        for param, data, state, new_state in updates:
-            param.data[...] = data
-            state.update(new_state)
+        for param, state, out in zip(self.params, self.state, self._out, strict=True):
+            # Layers hold the parameter's array, so the weights are copied into it; the spent
+            # state arrays become the buffers of the next step.
+            param.data[...] = out[WEIGHTS]
+            for name in state:
+                state[name], out[name] = out[name], state[name]
         self.step_count = step
 
     def state_dict(self) -> dict[str, np.ndarray]:
@@ -241,6 +273,17 @@ class Optimizer(Declared):
             )
         # A user-assigned grad of another dtype must not change the parameter's dtype.
         return grad.astype(param.dtype, copy=False)
+
+    def _out_buffers(self, index: int, param: Parameter, state: State) -> State:
+        """The buffers parameter ``index``'s next update writes into: its weights and each state
+        entry, allocated once and again only when the parameter or the state names change."""
+        out = self._out[index]
+        for stale in set(out) - {WEIGHTS, *state}:
+            del out[stale]
+        for name in (WEIGHTS, *state):
+            if name not in out or out[name].shape != param.shape or out[name].dtype != param.dtype:
+                out[name] = np.empty_like(param.data)
+        return out
 
     def _prepare_state(self, hyper: Mapping[str, Any]) -> None:
         """Match the state to the hyper-parameters and parameters: create missing entries, drop

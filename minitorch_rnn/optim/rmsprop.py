@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .hyper import hyper
-from .optimizer import Array, Optimizer, State, Values
+from .optimizer import WEIGHTS, Array, Optimizer, State, Values
 
 __all__ = ["RMSprop"]
 
@@ -60,22 +60,26 @@ class RMSprop(Optimizer):
             names.append("grad_avg")
         return tuple(names)
 
-    def _update(self, data: Array, grad: Array, state: State, hyper: Values, step: int) -> None:
+    def _update(
+        self, data: Array, grad: Array, state: State, hyper: Values, step: int, out: State
+    ) -> None:
         alpha = hyper["alpha"]
-        square_avg = state["square_avg"]
-        square_avg *= alpha
+        square_avg = np.multiply(state["square_avg"], alpha, out=out["square_avg"])
         square_avg += (1.0 - alpha) * grad * grad
         if hyper["centered"]:
-            grad_avg = state["grad_avg"]
-            grad_avg += (1.0 - alpha) * (grad - grad_avg)
+            # grad_avg + (1 - alpha) * (grad - grad_avg), as PyTorch's lerp.
+            grad_avg = np.subtract(grad, state["grad_avg"], out=out["grad_avg"])
+            grad_avg *= 1.0 - alpha
+            grad_avg += state["grad_avg"]
             denominator = np.sqrt(square_avg - grad_avg * grad_avg)
         else:
             denominator = np.sqrt(square_avg)
         denominator += hyper["eps"]
         if hyper["momentum"] > 0.0:
-            buffer = state["momentum_buffer"]
-            buffer *= hyper["momentum"]
-            buffer += grad / denominator
-            data -= hyper["lr"] * buffer
+            direction = np.multiply(
+                state["momentum_buffer"], hyper["momentum"], out=out["momentum_buffer"]
+            )
+            direction += grad / denominator
         else:
-            data -= hyper["lr"] * (grad / denominator)
+            direction = grad / denominator
+        np.subtract(data, hyper["lr"] * direction, out=out[WEIGHTS])

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..errors import NonFiniteValueError
 from ..validation import check_keys
 from .hyper import Declared, coerce_scalar, hyper, leading
 from .optimizer import Optimizer
@@ -36,18 +37,18 @@ class _SchedulerState(Declared):
 
     Subclasses declare their arguments and their progress (``init=False``) with
     :func:`~minitorch_rnn.optim.hyper.hyper`; both are saved by :meth:`state_dict`, and
-    :meth:`_progress_start` gives the progress its values at construction.
+    :meth:`_progress_start` gives the progress its values at construction. A ``step`` computes
+    the new progress and rate first and hands them to :meth:`_commit`, so a refused step changes
+    nothing.
     """
+
+    # Whether step() takes the epoch's metric (ReduceLROnPlateau); read by the Trainer's
+    # LearningRateScheduler callback.
+    needs_metric: ClassVar[bool] = False
 
     optimizer: Optimizer = leading()
     last_epoch: int = hyper(minimum=0, init=False)
     last_lr: float = hyper(init=False)
-    # What state_dict holds, name -> kind (derived; kept for code that read it).
-    state_kinds: ClassVar[dict[str, str]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.state_kinds = cls.hyper_kinds
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         optimizer, values = self._bind(args, kwargs)
@@ -63,6 +64,31 @@ class _SchedulerState(Declared):
     def _progress_start(self, lr: float, values: Mapping[str, Any]) -> dict[str, Any]:
         """The progress values of a new scheduler of an optimiser at rate ``lr``."""
         return {"last_epoch": 0, "last_lr": lr}
+
+    def _current_lr(self) -> float:
+        return coerce_scalar(self.optimizer.lr, "float", f"{type(self).__name__}: optimizer.lr")
+
+    def _commit(self, progress: Mapping[str, Any], lr: float) -> None:
+        """Set the progress values and ``optimizer.lr`` once every one of them is accepted.
+
+        Raises
+        ------
+        NonFiniteValueError
+            If ``lr`` is NaN or infinite (an ``ExponentialLR`` whose rate overflows).
+        ValueError
+            If a value is out of its range; in both cases nothing changes.
+        """
+        where = f"{type(self).__name__}.step"
+        if not math.isfinite(lr):
+            raise NonFiniteValueError(
+                f"{where}: the next learning rate would be {lr} (now {self._current_lr()}); "
+                f"the step was refused and nothing changed (last_epoch stays {self.last_epoch})"
+            )
+        checked = self._checked(progress, where)
+        optimizer_lr = self.optimizer.hyper_fields["lr"]
+        new_lr = optimizer_lr.check(lr, f"{where}: {type(self.optimizer).__name__}")
+        self._assign(checked)
+        self.optimizer.lr = new_lr
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Hyper-parameters and progress as 0-d arrays (no optimiser, no ``lr``)."""
@@ -94,8 +120,8 @@ class _SchedulerState(Declared):
 class LRScheduler(_SchedulerState):
     """Base class of the epoch-driven schedulers: ``step()`` sets ``optimizer.lr`` to the next rate.
 
-    Subclasses implement :meth:`_next_lr`, the rate for epoch ``last_epoch`` (already advanced)
-    from the optimiser's current rate, as PyTorch's chainable ``get_lr``.
+    Subclasses implement :meth:`_next_lr`, the rate for a new epoch from the optimiser's current
+    rate, as PyTorch's chainable ``get_lr``.
 
     Attributes
     ----------
@@ -110,15 +136,22 @@ class LRScheduler(_SchedulerState):
     def _progress_start(self, lr: float, values: Mapping[str, Any]) -> dict[str, Any]:
         return {**super()._progress_start(lr, values), "base_lr": lr}
 
-    def _next_lr(self, current_lr: float) -> float:
+    def _next_lr(self, current_lr: float, epoch: int) -> float:
+        """The rate of ``epoch`` (``last_epoch + 1``, counted from 1) after ``current_lr``."""
         raise NotImplementedError(f"{type(self).__name__} does not implement _next_lr")
 
     def step(self) -> None:
-        """Advance one epoch and set ``optimizer.lr`` to that epoch's rate."""
-        current = coerce_scalar(self.optimizer.lr, "float", f"{type(self).__name__}: optimizer.lr")
-        self.last_epoch += 1
-        self.last_lr = self._next_lr(current)
-        self.optimizer.lr = self.last_lr
+        """Advance one epoch and set ``optimizer.lr`` to that epoch's rate.
+
+        Raises
+        ------
+        NonFiniteValueError
+            If the new rate would be NaN or infinite; the step is refused and changes nothing
+            (neither ``last_epoch`` nor any rate).
+        """
+        epoch = self.last_epoch + 1
+        lr = self._next_lr(self._current_lr(), epoch)
+        self._commit({"last_epoch": epoch, "last_lr": lr}, lr)
 
 
 class StepLR(LRScheduler):
@@ -139,8 +172,8 @@ class StepLR(LRScheduler):
     step_size: int = hyper(minimum=1)
     gamma: float = hyper(default=0.1, above=0.0)
 
-    def _next_lr(self, current_lr: float) -> float:
-        if self.last_epoch % self.step_size != 0:
+    def _next_lr(self, current_lr: float, epoch: int) -> float:
+        if epoch % self.step_size != 0:
             return current_lr
         return current_lr * self.gamma
 
@@ -158,7 +191,7 @@ class ExponentialLR(LRScheduler):
 
     gamma: float = hyper(above=0.0)
 
-    def _next_lr(self, current_lr: float) -> float:
+    def _next_lr(self, current_lr: float, epoch: int) -> float:
         return current_lr * self.gamma
 
 
@@ -189,8 +222,8 @@ class CosineAnnealingLR(LRScheduler):
     T_max: int = hyper(minimum=1)
     eta_min: float = hyper(default=0.0, minimum=0.0)
 
-    def _next_lr(self, current_lr: float) -> float:
-        epoch, period = self.last_epoch, self.T_max
+    def _next_lr(self, current_lr: float, epoch: int) -> float:
+        period = self.T_max
         if (epoch - 1 - period) % (2 * period) == 0:
             # At the bottom of the cosine the ratio below would divide by zero.
             return (
@@ -248,6 +281,7 @@ class ReduceLROnPlateau(_SchedulerState):
     min_lr: float = hyper(default=0.0, minimum=0.0)
     eps: float = hyper(default=1e-8, minimum=0.0)
     best: float = hyper(finite=False, init=False)
+    needs_metric: ClassVar[bool] = True
     num_bad_epochs: int = hyper(minimum=0, init=False)
     cooldown_counter: int = hyper(minimum=0, init=False)
 
@@ -271,30 +305,39 @@ class ReduceLROnPlateau(_SchedulerState):
     def step(self, metric: Any) -> None:
         """Record this epoch's ``metric`` and reduce ``optimizer.lr`` if it has plateaued.
 
+        A refused step (a metric that is not a number) changes nothing.
+
         Raises
         ------
         TypeError
             If ``metric`` is not a real number (a 0-d or size-1 array is accepted).
         """
         value = coerce_metric(metric, f"{type(self).__name__}.step: metric")
-        current = coerce_scalar(self.optimizer.lr, "float", f"{type(self).__name__}: optimizer.lr")
-        self.last_epoch += 1
+        lr = self._current_lr()
+        best, bad_epochs, cooldown_counter = (
+            self.best,
+            self.num_bad_epochs + 1,
+            self.cooldown_counter,
+        )
         if self._is_better(value):
-            self.best = value
-            self.num_bad_epochs = 0
-        else:
-            self.num_bad_epochs += 1
-        if self.cooldown_counter > 0:
-            self.cooldown_counter -= 1
-            self.num_bad_epochs = 0
-        if self.num_bad_epochs > self.patience:
-            reduced = max(current * self.factor, self.min_lr)
-            if current - reduced > self.eps:
-                self.optimizer.lr = reduced
-                current = reduced
-            self.cooldown_counter = self.cooldown
-            self.num_bad_epochs = 0
-        self.last_lr = current
+            best, bad_epochs = value, 0
+        if cooldown_counter > 0:
+            cooldown_counter -= 1
+            bad_epochs = 0
+        if bad_epochs > self.patience:
+            reduced = max(lr * self.factor, self.min_lr)
+            if lr - reduced > self.eps:
+                lr = reduced
+            cooldown_counter = self.cooldown
+            bad_epochs = 0
+        progress = {
+            "last_epoch": self.last_epoch + 1,
+            "best": best,
+            "num_bad_epochs": bad_epochs,
+            "cooldown_counter": cooldown_counter,
+            "last_lr": lr,
+        }
+        self._commit(progress, lr)
 
 
 def coerce_metric(value: Any, where: str) -> float:

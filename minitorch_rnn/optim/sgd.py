@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from .hyper import hyper
-from .optimizer import Array, Optimizer, State, Values
+from .optimizer import WEIGHTS, Array, Optimizer, State, Values
 
 __all__ = ["SGD"]
 
@@ -56,15 +58,18 @@ class SGD(Optimizer):
     def _state_names(self, hyper: Mapping[str, Any]) -> tuple[str, ...]:
         return ("momentum_buffer",) if hyper["momentum"] != 0.0 else ()
 
-    def _update(self, data: Array, grad: Array, state: State, hyper: Values, step: int) -> None:
+    def _update(
+        self, data: Array, grad: Array, state: State, hyper: Values, step: int, out: State
+    ) -> None:
         momentum = hyper["momentum"]
+        direction = grad
         if momentum != 0.0:
-            buffer = state["momentum_buffer"]
+            buffer = out["momentum_buffer"]
             if step == 1:
                 # PyTorch starts the buffer at the first gradient, undamped.
                 buffer[...] = grad
             else:
-                buffer *= momentum
+                np.multiply(state["momentum_buffer"], momentum, out=buffer)
                 buffer += (1.0 - hyper["dampening"]) * grad
-            grad = grad + momentum * buffer if hyper["nesterov"] else buffer
-        data -= hyper["lr"] * grad
+            direction = grad + momentum * buffer if hyper["nesterov"] else buffer
+        np.subtract(data, hyper["lr"] * direction, out=out[WEIGHTS])

@@ -17,7 +17,6 @@ progress must survive a resume (:meth:`Trainer.fit` with ``resume_from``) return
 
 from __future__ import annotations
 
-import inspect
 import math
 import os
 from collections.abc import Mapping
@@ -309,9 +308,9 @@ class LearningRateScheduler(Callback):
     Parameters
     ----------
     scheduler : object
-        With ``step()`` (``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``) or ``step(metric)``
-        (``ReduceLROnPlateau``), and ideally ``state_dict``/``load_state_dict`` (saved for an exact
-        resume).
+        With ``step()`` (``StepLR``, ``ExponentialLR``, ``CosineAnnealingLR``) or, if it has a
+        class attribute ``needs_metric = True``, ``step(metric)`` (``ReduceLROnPlateau``), and
+        ideally ``state_dict``/``load_state_dict`` (saved for an exact resume).
     monitor : str, optional
         The logged value passed to ``step(metric)``; required by schedulers whose ``step`` takes
         a metric, e.g. ``LearningRateScheduler(ReduceLROnPlateau(opt), monitor="val_loss")``.
@@ -328,11 +327,8 @@ class LearningRateScheduler(Callback):
                 f"LearningRateScheduler: scheduler must have a step() method, got "
                 f"{type(scheduler).__name__}"
             )
-        needs_metric = any(
-            parameter.default is inspect.Parameter.empty
-            and parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
-            for parameter in inspect.signature(step).parameters.values()
-        )
+        # A scheduler whose step takes the epoch's metric says so (ReduceLROnPlateau).
+        needs_metric = bool(getattr(scheduler, "needs_metric", False))
         if needs_metric and monitor is None:
             raise ValueError(
                 f"LearningRateScheduler: {type(scheduler).__name__}.step needs a metric; pass "

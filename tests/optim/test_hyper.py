@@ -35,6 +35,24 @@ def test_a_missing_or_unknown_constructor_argument_is_a_type_error_naming_the_cl
         optim.SGD([_param()])
     with pytest.raises(TypeError, match="AdamW: got an unexpected keyword argument 'decoupled'"):
         optim.AdamW([_param()], decoupled=False)
+    with pytest.raises(TypeError, match="SGD: multiple values for argument 'lr'"):
+        optim.SGD([_param()], 0.1, lr=0.2)
+    with pytest.raises(TypeError, match="SGD: takes 6 positional arguments but 7 were given"):
+        optim.SGD([_param()], 0.1, 0.0, 0.0, False, 0.0, 1.0)
+
+
+def test_constructor_arguments_bind_by_position_or_name_and_take_declared_defaults() -> None:
+    by_position = optim.SGD([_param()], 0.1, 0.9, 0.0, True)
+    by_name = optim.SGD(nesterov=True, momentum=0.9, lr=0.1, params=[_param()])
+    assert by_position.hyper_parameters() == by_name.hyper_parameters()
+    assert by_name.hyper_parameters() == {
+        "lr": 0.1,
+        "momentum": 0.9,
+        "dampening": 0.0,
+        "nesterov": True,
+        "weight_decay": 0.0,
+    }
+    assert optim.AdamW([_param()]).decoupled is True  # init=False: the declared default
 
 
 @pytest.mark.parametrize(
@@ -92,8 +110,10 @@ def test_a_user_optimizer_declares_its_hyper_parameters_the_same_way() -> None:
         lr: float = hyper(default=0.01, minimum=0.0)
         scale: float = hyper(default=1.0, above=0.0)
 
-        def _update(self, data: Any, grad: Any, state: Any, hyper: Any, step: int) -> None:
-            data -= hyper["lr"] * hyper["scale"] * np.sign(grad)
+        def _update(
+            self, data: Any, grad: Any, state: Any, hyper: Any, step: int, out: Any
+        ) -> None:
+            np.subtract(data, hyper["lr"] * hyper["scale"] * np.sign(grad), out=out["weights"])
 
     parameter = _param()
     before = parameter.data.copy()

@@ -485,3 +485,61 @@ def test_an_adam_step_that_overflows_float32_is_refused_and_changes_nothing() ->
     for key, value in before.items():
         np.testing.assert_array_equal(after[key], value)
     assert all(np.isfinite(value).all() for value in after.values())
+
+
+def test_a_step_refused_at_a_later_parameter_leaves_the_earlier_ones_unchanged() -> None:
+    first = mt.Parameter(np.ones(3, dtype=np.float32))
+    second = mt.Parameter(np.ones(2, dtype=np.float32))
+    optimizer = optim.SGD([first, second], lr=0.1, momentum=0.9)
+    first.grad[...] = 1.0
+    second.grad[...] = np.float32(3e38)
+    optimizer.step()
+    before = optimizer.state_dict()
+    weights = [first.data.copy(), second.data.copy()]
+    # Finite gradients again, but 0.9 * 3e38 + 3e38 is not a float32: parameter 0's update is
+    # fine and computed first, parameter 1's is not.
+    with pytest.raises(optim.NonFiniteStepError, match=r"parameter 1 .*momentum_buffer"):
+        optimizer.step()
+    np.testing.assert_array_equal(first.data, weights[0])
+    np.testing.assert_array_equal(second.data, weights[1])
+    after = optimizer.state_dict()
+    assert set(after) == set(before)
+    assert all(np.array_equal(after[key], before[key]) for key in before)
+
+
+@pytest.mark.parametrize("name", sorted(FULL_OPTIONS))
+def test_a_refused_step_leaves_no_trace_in_the_next_steps(name: str) -> None:
+    optimizer_class, kwargs = FULL_OPTIONS[name]
+    grads = REFERENCE["grads"].astype(np.float32)
+    straight = mt.Parameter(REFERENCE["p0"], dtype=np.float32)
+    run_steps(optimizer_class([straight], **kwargs), straight, grads)
+
+    interrupted = mt.Parameter(REFERENCE["p0"], dtype=np.float32)
+    optimizer = optimizer_class([interrupted], **kwargs)
+    run_steps(optimizer, interrupted, grads[:2])
+    interrupted.grad[...] = np.float32(np.inf)
+    with pytest.raises(optim.NonFiniteStepError):
+        optimizer.step()
+    run_steps(optimizer, interrupted, grads[2:])
+    assert np.array_equal(interrupted.data, straight.data)
+
+
+def test_the_weights_are_named_first_when_they_would_become_non_finite() -> None:
+    parameter = mt.Parameter(np.full(2, 3e38, dtype=np.float32))
+    parameter.grad[...] = np.float32(-3e38)
+    with pytest.raises(optim.NonFiniteStepError, match=r"parameter 0 would make the weights NaN"):
+        optim.SGD([parameter], lr=1.0).step()
+    np.testing.assert_array_equal(parameter.data, np.full(2, 3e38, dtype=np.float32))
+
+
+def test_turning_momentum_off_and_on_between_steps_restarts_the_buffer_from_zero() -> None:
+    parameter = mt.Parameter(np.zeros(2), dtype=np.float64)
+    optimizer = optim.SGD([parameter], lr=1.0, momentum=0.5)
+    parameter.grad[...] = 1.0
+    optimizer.step()  # buffer 1, weights -1
+    optimizer.momentum = 0.0
+    optimizer.step()  # plain SGD, weights -2
+    optimizer.momentum = 0.5
+    optimizer.step()  # a new zero buffer at step 3: 0.5 * 0 + 1 = 1, weights -3
+    np.testing.assert_array_equal(parameter.data, [-3.0, -3.0])
+    np.testing.assert_array_equal(optimizer.state[0]["momentum_buffer"], [1.0, 1.0])

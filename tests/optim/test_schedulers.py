@@ -239,3 +239,24 @@ def test_bad_scheduler_state_dict_raises_and_changes_nothing(edit: Any, message:
     with pytest.raises((ValueError, TypeError), match=message):
         scheduler.load_state_dict(bad)
     assert scheduler.state_dict() == before
+
+
+def test_a_refused_step_changes_neither_last_epoch_nor_any_rate() -> None:
+    optimizer = optim.SGD([mt.Parameter(np.zeros(1))], lr=1e300)
+    scheduler = optim.ExponentialLR(optimizer, gamma=1e10)
+    before = scheduler.state_dict()
+    with pytest.raises(mt.NonFiniteValueError, match=r"ExponentialLR.step: .* would be inf"):
+        scheduler.step()
+    assert scheduler.state_dict() == before
+    assert scheduler.last_epoch == 0 and scheduler.get_last_lr() == 1e300
+    assert optimizer.lr == 1e300
+    optimizer.lr = 1.0  # the next valid step behaves as if the refused one never happened
+    scheduler.step()
+    assert scheduler.last_epoch == 1 and optimizer.lr == 1e10
+
+
+def test_only_a_scheduler_whose_step_takes_a_metric_declares_needs_metric() -> None:
+    assert optim.ReduceLROnPlateau.needs_metric is True
+    for scheduler_class in (optim.StepLR, optim.ExponentialLR, optim.CosineAnnealingLR):
+        assert scheduler_class.needs_metric is False
+    assert "needs_metric" not in optim.ReduceLROnPlateau.hyper_fields

@@ -260,3 +260,27 @@ def test_learning_rate_scheduler_needs_monitor_for_a_scheduler_that_takes_a_metr
         LearningRateScheduler(ReduceLROnPlateau(optimizer))
     with pytest.raises(TypeError, match="step"):
         LearningRateScheduler(object())
+
+
+def test_learning_rate_scheduler_reads_needs_metric_declared_by_a_user_scheduler() -> None:
+    class Halving:
+        needs_metric = True
+
+        def __init__(self) -> None:
+            self.metrics: list[float] = []
+
+        def step(self, metric: float = 0.0) -> None:  # a default does not hide the declaration
+            self.metrics.append(metric)
+
+    with pytest.raises(ValueError, match=r"Halving\.step needs a metric"):
+        LearningRateScheduler(Halving())
+    scheduler, model = Halving(), _model()
+    trainer = Trainer(
+        model,
+        CrossEntropyLoss(),
+        SGD(model.parameters(), lr=0.1),
+        callbacks=[LearningRateScheduler(scheduler, monitor="loss")],
+    )
+    x, y = _data()
+    trainer.fit(x, y, epochs=2, progress=False)
+    assert scheduler.metrics == trainer.history["loss"]
