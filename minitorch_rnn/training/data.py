@@ -19,17 +19,10 @@ from .. import init
 from ..dtype import FLOAT_DTYPES, get_default_dtype
 from ..validation import int_input, is_int
 
-__all__ = [
-    "StreamLoader",
-    "batches",
-    "check_lengths",
-    "num_batches",
-    "pad_sequences",
-    "time_mask",
-    "unpack_batch",
-]
+__all__ = ["Inputs", "StreamLoader", "as_inputs", "batches", "num_batches", "pad_sequences", "take"]
 
-Batch = tuple[Any, Any, "np.ndarray | None"]
+# A model's input: one array, or a tuple of arrays with the same first dimension (several inputs).
+Inputs = np.ndarray | tuple[np.ndarray, ...]
 
 
 def pad_sequences(
@@ -180,9 +173,6 @@ def _slices(
         yield tuple(take(a, index) for a in arrays)
 
 
-Inputs = np.ndarray | tuple[np.ndarray, ...]
-
-
 def as_inputs(x: Any) -> Any:
     """``x`` as arrays: a tuple of array_like (a model's several inputs) becomes a tuple of
     arrays, None stays None, anything else becomes one array."""
@@ -204,56 +194,6 @@ def take(x: Any, index: Any) -> Any:
     if isinstance(x, tuple):
         return tuple(part[index] for part in x)
     return x[index]
-
-
-def unpack_batch(item: Any, position: int) -> Batch:
-    """Return a loader's batch as ``(x, y, lengths)``; ``lengths`` may be None.
-
-    Parameters
-    ----------
-    item : tuple or list
-        ``(x, y)`` or ``(x, y, lengths)``; ``x`` may be a tuple of arrays (several inputs).
-    position : int
-        The batch's index in its epoch, for the error message.
-    """
-    if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
-        described = (
-            f"a {type(item).__name__} of length {len(item)}"
-            if isinstance(item, (tuple, list))
-            else type(item).__name__
-        )
-        raise TypeError(
-            f"Trainer: batch {position} must be a tuple (x, y) or (x, y, lengths), got {described}"
-        )
-    x, y = as_inputs(item[0]), np.asarray(item[1])
-    lengths = None if len(item) == 2 or item[2] is None else np.asarray(item[2])
-    return x, y, lengths
-
-
-def check_lengths(lengths: Any, batch: int, steps: int, owner: str) -> np.ndarray:
-    """Validate the valid lengths of a padded batch: ``(batch,)`` ints in ``1..steps``.
-
-    Returns
-    -------
-    np.ndarray
-        ``lengths`` as int64.
-    """
-    array = int_input(lengths, owner, name="lengths")
-    if array.shape != (batch,):
-        raise ValueError(
-            f"{owner}: lengths must have shape ({batch},) for {batch} samples, got {array.shape}"
-        )
-    if batch and (array.min() < 1 or array.max() > steps):
-        raise ValueError(
-            f"{owner}: lengths must lie in 1..{steps} (the number of steps), got values in "
-            f"{array.min()}..{array.max()}"
-        )
-    return array
-
-
-def time_mask(lengths: np.ndarray, steps: int) -> np.ndarray:
-    """``mask[b, t] = t < lengths[b]``: True at the valid steps of each sample, ``(B, steps)``."""
-    return np.arange(steps)[None, :] < np.asarray(lengths)[:, None]
 
 
 class StreamLoader:

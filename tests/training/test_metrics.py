@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 
-from minitorch_rnn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from minitorch_rnn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from minitorch_rnn.training.metrics import (
     Accuracy,
     BatchOutcome,
@@ -18,6 +19,7 @@ from minitorch_rnn.training.metrics import (
     SequenceAccuracy,
     resolve_metrics,
 )
+from minitorch_rnn.training.trainer import DEFAULT_METRICS
 
 
 def _accumulate(metric: Metric, *batches: BatchOutcome) -> float:
@@ -176,3 +178,47 @@ def test_resolve_metrics_builds_fresh_builtins_named_as_asked() -> None:
         "perplexity",
         "bits_per_char",
     ]
+
+
+class _BrierLoss(Loss):
+    """A loss class the metrics know nothing about: squared distance to the one-hot target;
+    negative targets do not count. It declares its prediction rule, nothing else."""
+
+    prediction_rule = "argmax"
+
+    def _elementwise(
+        self, pred: np.ndarray, target: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        target = np.asarray(target)
+        counted = target >= 0
+        diff = pred - np.eye(pred.shape[-1], dtype=pred.dtype)[np.where(counted, target, 0)]
+        return (diff**2).sum(axis=-1), 2 * diff, counted
+
+
+def test_a_new_loss_class_gets_accuracy_metrics_by_declaring_its_prediction_rule() -> None:
+    from minitorch_rnn.layers import Dense
+    from minitorch_rnn.optim import SGD
+    from minitorch_rnn.training import Trainer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 3, 2)).astype(np.float32)
+    target = rng.integers(-1, 4, size=(6, 3))
+    model = Dense(2, 4, seed=0)
+    trainer = Trainer(model, _BrierLoss(), SGD(model.parameters(), lr=0.1), metrics=DEFAULT_METRICS)
+    results = trainer.evaluate(x, target, batch_size=4)
+    predicted = model.forward(x).argmax(axis=-1)
+    counted = target >= 0
+    assert results["accuracy"] == np.sum((predicted == target) & counted) / np.sum(counted)
+
+
+def test_the_loss_says_which_elements_count_mask_and_ignore_index_included() -> None:
+    pred = np.zeros((2, 3, 4))
+    target = np.array([[1, -1, 2], [3, 0, -1]])
+    mask = np.array([[True, True, False], [True, True, True]])
+    np.testing.assert_array_equal(
+        CrossEntropyLoss(ignore_index=-1).counted(pred, target, mask),
+        [[True, False, False], [True, True, False]],
+    )
+    np.testing.assert_array_equal(
+        BCELoss().counted(np.full((2, 3, 1), 0.5), np.zeros((2, 3, 1)), mask), mask[..., None]
+    )
