@@ -202,10 +202,9 @@ class Trainer:
             Samples per batch for arrays (the last batch may be smaller).
         validation_data : optional
             ``(x, y)`` or ``(x, y, lengths)`` arrays (``x`` a tuple for several inputs), or a
-            loader; evaluated (eval mode) after
-            each epoch, logged as ``val_loss`` and ``val_<metric>``. Checked before the first
-            step: arrays and lists of batches by running their first sample or batch through the
-            model and the loss, which leaves no state changed.
+            loader; evaluated (eval mode) after each epoch, logged as ``val_loss`` and
+            ``val_<metric>``. Checked before the first step: arrays and lists of batches by
+            running their first sample or batch through copies of the model and the loss.
         shuffle : bool
             Visit array samples in a new random order each epoch (from the Trainer's seed). A
             loader is never shuffled: its order is its own (and carries a stream's state).
@@ -215,7 +214,8 @@ class Trainer:
             ``False``: print nothing.
         lengths : array_like of int, optional
             ``(N,)`` valid steps of each sample of padded ``x`` (see
-            :func:`~minitorch_rnn.training.data.pad_sequences`).
+            :func:`~minitorch_rnn.training.data.pad_sequences`), a single input; with several
+            inputs the lengths are one of them.
         resume_from : str or path-like, optional
             A checkpoint written by :meth:`save_checkpoint` (or ``ModelCheckpoint``): restores the
             weights, optimiser state, history, epoch count and random states, then continues as
