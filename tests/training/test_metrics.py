@@ -222,3 +222,43 @@ def test_the_loss_says_which_elements_count_mask_and_ignore_index_included() -> 
     np.testing.assert_array_equal(
         BCELoss().counted(np.full((2, 3, 1), 0.5), np.zeros((2, 3, 1)), mask), mask[..., None]
     )
+
+
+class _DuckMSE:
+    """A loss that is not a ``Loss``: ``forward``/``backward`` and a ``"mean"`` reduction."""
+
+    reduction = "mean"
+
+    def forward(self, pred: np.ndarray, target: np.ndarray, mask: object = None) -> float:
+        weights = (
+            np.ones(pred.shape)
+            if mask is None
+            else np.broadcast_to(np.asarray(mask)[..., None], pred.shape)
+        )
+        self.grad = 2 * (pred - target) * weights / weights.sum()
+        return float(np.sum(weights * (pred - target) ** 2) / weights.sum())
+
+    def backward(self) -> np.ndarray:
+        return self.grad
+
+
+def test_a_loss_that_is_not_a_loss_class_averages_over_the_unmasked_elements() -> None:
+    from minitorch_rnn.layers import Dense
+    from minitorch_rnn.module import Sequential
+    from minitorch_rnn.optim import SGD
+    from minitorch_rnn.recurrent import RNNCell, Unroll
+    from minitorch_rnn.training import Trainer, pad_sequences
+
+    rng = np.random.default_rng(4)
+    x, lengths = pad_sequences([rng.normal(size=(n, 2)).astype(np.float32) for n in (3, 1, 2)])
+    y = rng.normal(size=(3, 3, 1)).astype(np.float32)
+    model = Sequential(Unroll(RNNCell(2, 3, seed=0)), Dense(3, 1, seed=1))
+    trainer = Trainer(model, _DuckMSE(), SGD(model.parameters(), lr=0.0), metrics=())
+    # Two batches of unequal valid steps: (3 + 1) and 2; the epoch loss weighs them by those counts.
+    history = trainer.fit(
+        x, y, epochs=1, batch_size=2, lengths=lengths, shuffle=False, progress=False
+    )
+    model.eval()
+    pred = model.forward(x, lengths=lengths)
+    valid = np.arange(3)[None, :] < lengths[:, None]
+    assert history["loss"][0] == pytest.approx(float(np.mean((pred - y)[valid] ** 2)), rel=1e-5)
