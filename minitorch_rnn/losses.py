@@ -31,7 +31,16 @@ class Loss:
 
     Subclasses implement :meth:`_elementwise`, which returns the per-element loss and its
     per-element gradient (both unreduced) and the shape that ``mask`` must have.
+
+    Attributes
+    ----------
+    prediction_rule : {"argmax", "probability", "logit"} or None
+        How accuracy metrics read a prediction as a class: the argmax of the last (class) axis,
+        1 where a probability is ``> 0.5``, or 1 where a logit is ``> 0``. None (the default) for
+        a loss without classes, which gets no accuracy metrics.
     """
+
+    prediction_rule: str | None = None
 
     def __init__(self, reduction: str = "mean") -> None:
         if reduction not in _REDUCTIONS:
@@ -85,6 +94,23 @@ class Loss:
         return total / denominator
 
     __call__ = forward
+
+    def counted(self, pred: Any, target: Any, mask: Any = None) -> np.ndarray:
+        """Which elements count, as :meth:`forward` would count them (metrics ask this).
+
+        Returns
+        -------
+        np.ndarray of bool
+            Of the per-element loss's shape: False where ``mask`` is False or the element is left
+            out by the loss itself (``CrossEntropyLoss``'s ``ignore_index``).
+        """
+        name = type(self).__name__
+        pred = float_input(pred, name, name="pred")
+        check_min_rank(pred, name, 1, "pred")
+        counted = self._elementwise(pred, target)[2]
+        if mask is not None:
+            counted = counted & _broadcast_mask(mask, counted.shape, name)
+        return counted
 
     def divisor(self) -> float:
         """What the last :meth:`forward` divided the summed loss by: 1 for ``"sum"``, the batch
@@ -162,6 +188,8 @@ class CrossEntropyLoss(Loss):
     pred ``(..., C)``; target ``(...)`` integer ids in ``[0, C)``; mask ``(...)``.
     """
 
+    prediction_rule = "argmax"
+
     def __init__(
         self, from_logits: bool = True, reduction: str = "mean", ignore_index: int | None = None
     ) -> None:
@@ -238,6 +266,8 @@ class BCELoss(Loss):
     Shapes: pred and target of the same shape, target values in ``[0, 1]``.
     """
 
+    prediction_rule = "probability"
+
     def _elementwise(
         self, pred: np.ndarray, target: Any
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -262,6 +292,8 @@ class BCEWithLogitsLoss(Loss):
 
     Shapes: pred and target of the same shape, target values in ``[0, 1]``.
     """
+
+    prediction_rule = "logit"
 
     def _elementwise(
         self, pred: np.ndarray, target: Any

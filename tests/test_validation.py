@@ -209,3 +209,22 @@ def test_staged_arrays_checks_everything_then_returns_cast_copies() -> None:
         "Owner", {"w": np.ones((2, 2), dtype=int), "b": np.zeros(2)}, targets, kinds="iuf"
     )
     assert ints["w"].dtype == np.float32
+
+
+def test_time_mask_is_true_exactly_before_each_length() -> None:
+    np.testing.assert_array_equal(
+        validation.time_mask(np.array([3, 1]), 4),
+        [[True, True, True, False], [True, False, False, False]],
+    )
+
+
+def test_check_lengths_rejects_wrong_shape_range_and_dtype() -> None:
+    np.testing.assert_array_equal(validation.check_lengths([1, 4], 2, 4, "T"), [1, 4])
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        validation.check_lengths([1, 2, 3], 2, 4, "T")
+    with pytest.raises(ValueError, match=r"1\.\.4"):
+        validation.check_lengths([0, 2], 2, 4, "T")
+    with pytest.raises(ValueError, match=r"1\.\.4"):
+        validation.check_lengths([5, 2], 2, 4, "T")
+    with pytest.raises(TypeError, match="integer"):
+        validation.check_lengths([1.0, 2.0], 2, 4, "T")

@@ -75,7 +75,6 @@ class Replica:
         x: Any,
         y: Any,
         lengths: np.ndarray | None,
-        mask: np.ndarray | None,
         epoch_seeds: list[int] | None,
     ) -> ShardResult:
         """Forward and backward of one shard at the given weights.
@@ -96,7 +95,7 @@ class Replica:
         load_flat(self.parameters, weights)
         self.model.zero_grad()
         try:
-            pred, _ = forward_backward(self.model, self.loss, x, y, lengths, mask)
+            pred, _ = forward_backward(self.model, self.loss, x, y, lengths)
         except NonFiniteError as error:
             return ShardResult(type(error).__name__, str(error), None, None, 0.0)
         gradients = flat_gradients(self.parameters)

@@ -37,6 +37,7 @@ import numpy as np
 from .. import errors
 from ..losses import Loss
 from ..module import Parameter
+from ..training.strategy import masked_loss
 from ..validation import check_size
 from .connect import connect
 from .flat import add_flat_gradients, check_parameters, flat_weights
@@ -231,7 +232,6 @@ class RayStrategy:
         x: Any,
         y: Any,
         lengths: np.ndarray | None,
-        mask: np.ndarray | None,
     ) -> tuple[Any, float]:
         """Split the batch over the workers and leave the whole batch's gradient in ``.grad``."""
         if not self.workers:
@@ -257,7 +257,6 @@ class RayStrategy:
                 x[low:high],
                 y[low:high],
                 None if lengths is None else lengths[low:high],
-                None if mask is None else mask[low:high],
             )
             data_bytes += sum(int(part.nbytes) for part in shard if part is not None)
             seeds = self._epoch_seeds if self._needs_epoch_start[rank] else None
@@ -274,7 +273,7 @@ class RayStrategy:
             preds.append(result.pred)
         pred = np.concatenate(preds, axis=0)
         loss = _checked_loss(trainer)
-        value = float(loss.forward(pred, y) if mask is None else loss.forward(pred, y, mask=mask))
+        value = masked_loss(loss, x, pred, y, lengths)
         if not math.isfinite(value):
             raise errors.NonFiniteLossError(f"non-finite loss ({value})")
         total = gradients[0].copy()

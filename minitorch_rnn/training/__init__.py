@@ -6,6 +6,7 @@ from .callbacks import (
     EarlyStopping,
     LearningRateScheduler,
     ModelCheckpoint,
+    TimeBudget,
 )
 from .data import StreamLoader, batches, pad_sequences
 from .history import History
@@ -23,6 +24,7 @@ __all__ = [
     "ModelCheckpoint",
     "Strategy",
     "StreamLoader",
+    "TimeBudget",
     "Trainer",
     "batches",
     "callbacks",

@@ -1,31 +1,26 @@
-"""Callbacks: code that runs at fixed points of :meth:`Trainer.fit` (``History`` is re-exported).
+"""The built-in callbacks: code that runs at fixed points of :meth:`Trainer.fit`.
 
-The Trainer sets ``callback.trainer`` and calls, in the order the callbacks were given::
-
-    on_train_begin(logs)
-        on_epoch_begin(epoch, logs)            # epoch counts from 0
-            on_batch_begin(batch, logs)        # batch counts from 0 within the epoch
-            on_batch_end(batch, logs)          # logs: {"loss": this batch's loss, "size": B}
-        on_epoch_end(epoch, logs)              # logs: the epoch's entry of the history
-    on_train_end(logs)                         # logs: the last epoch's logs
-
-Setting ``trainer.stop_training = True`` ends ``fit`` after the current epoch. A callback whose
-progress must survive a resume (:meth:`Trainer.fit` with ``resume_from``) returns it from
-:meth:`Callback.state_dict` (JSON-serialisable values or numpy arrays) and restores it in
-:meth:`Callback.load_state_dict`.
+:class:`EarlyStopping`, :class:`ModelCheckpoint`, :class:`LearningRateScheduler`,
+:class:`TimeBudget` and :class:`GradientFlow` (in its own file, it needs the recurrent layers).
+The base class :class:`Callback` (its hooks, their order and arguments) lives in
+:mod:`~minitorch_rnn.training.callback` and is re-exported here with ``History``, so that
+``mt.callbacks`` holds everything a user subclasses or passes to the Trainer.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Mapping
-from typing import Any, Protocol
+from numbers import Real
+from typing import Any
 
 import numpy as np
 
-from ..module import Module
 from ..validation import is_int
+from .callback import Callback, Logs, TrainerLike
+from .gradient_flow import GradientFlow
 from .history import History
 
 __all__ = [
@@ -35,68 +30,9 @@ __all__ = [
     "History",
     "LearningRateScheduler",
     "ModelCheckpoint",
+    "TimeBudget",
     "TrainerLike",
 ]
-
-Logs = dict[str, Any]
-
-
-class TrainerLike(Protocol):
-    """What a callback may use of the Trainer that runs it (the Trainer satisfies it)."""
-
-    model: Module
-    stop_training: bool
-    history: History
-
-    def save_checkpoint(self, path: str | os.PathLike[str], **meta: Any) -> None: ...
-
-
-class Callback:
-    """Base class: every hook does nothing. Override the ones you need.
-
-    Attributes
-    ----------
-    trainer : TrainerLike
-        The Trainer running this callback (set by the Trainer; reading it before raises
-        ``RuntimeError``).
-    """
-
-    _trainer: TrainerLike | None = None
-
-    @property
-    def trainer(self) -> TrainerLike:
-        if self._trainer is None:
-            raise RuntimeError(f"{type(self).__name__}: not attached to a Trainer")
-        return self._trainer
-
-    @trainer.setter
-    def trainer(self, trainer: TrainerLike) -> None:
-        self._trainer = trainer
-
-    def on_train_begin(self, logs: Logs) -> None:
-        """Before the first epoch of :meth:`Trainer.fit`."""
-
-    def on_train_end(self, logs: Logs) -> None:
-        """After the last epoch (also after an early stop)."""
-
-    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
-        """Before epoch ``epoch`` (0-based) starts."""
-
-    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        """After epoch ``epoch``: ``logs`` holds its loss, metrics, validation values and lr."""
-
-    def on_batch_begin(self, batch: int, logs: Logs) -> None:
-        """Before training batch ``batch`` (0-based within the epoch)."""
-
-    def on_batch_end(self, batch: int, logs: Logs) -> None:
-        """After the optimiser step of batch ``batch``."""
-
-    def state_dict(self) -> dict[str, Any]:
-        """Progress to save in a resume checkpoint (none by default)."""
-        return {}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
 
 
 class _Monitor:
@@ -355,5 +291,41 @@ class LearningRateScheduler(Callback):
             )
 
 
-# Defined in its own file (it needs the recurrent layers); importable from here like the rest.
-from .gradient_flow import GradientFlow  # noqa: E402
+class TimeBudget(Callback):
+    """Stop training at the end of the first epoch that ends ``seconds`` or more after
+    training began (an epoch is never cut short).
+
+    Parameters
+    ----------
+    seconds : float
+        The budget, a finite number >= 0 (0: stop after the first epoch), counted from
+        ``on_train_begin`` on a monotonic clock.
+
+    Attributes
+    ----------
+    stopped_epoch : int or None
+        The (0-based) epoch after which this callback stopped training, None if it did not.
+
+    Examples
+    --------
+    >>> import minitorch_rnn as mt
+    >>> budget = mt.callbacks.TimeBudget(60.0 * 5)  # e.g. a --minutes 5 option
+    """
+
+    def __init__(self, seconds: float) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, Real):
+            raise TypeError(f"TimeBudget: seconds must be a number, got {type(seconds).__name__}")
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(f"TimeBudget: seconds must be a finite number >= 0, got {seconds!r}")
+        self.seconds: float = float(seconds)
+        self.stopped_epoch: int | None = None
+        self._start: float = 0.0
+
+    def on_train_begin(self, logs: Logs) -> None:
+        self._start = time.monotonic()
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, epoch: int, logs: Logs) -> None:
+        if time.monotonic() - self._start >= self.seconds:
+            self.stopped_epoch = epoch
+            self.trainer.stop_training = True

@@ -19,17 +19,10 @@ from .. import init
 from ..dtype import FLOAT_DTYPES, get_default_dtype
 from ..validation import int_input, is_int
 
-__all__ = [
-    "StreamLoader",
-    "batches",
-    "check_lengths",
-    "num_batches",
-    "pad_sequences",
-    "time_mask",
-    "unpack_batch",
-]
+__all__ = ["Inputs", "StreamLoader", "as_inputs", "batches", "num_batches", "pad_sequences", "take"]
 
-Batch = tuple[Any, Any, "np.ndarray | None"]
+# A model's input: one array, or a tuple of arrays with the same first dimension (several inputs).
+Inputs = np.ndarray | tuple[np.ndarray, ...]
 
 
 def pad_sequences(
@@ -129,10 +122,11 @@ def batches(
 
     Parameters
     ----------
-    *arrays : array_like or None
+    *arrays : array_like, tuple of array_like, or None
         All with the same first-axis length ``N``, e.g. ``x, y, lengths``. ``None`` entries are
         passed through as ``None`` in every batch (so ``batches(x, y, None)`` yields
-        ``(x_b, y_b, None)``).
+        ``(x_b, y_b, None)``); a tuple of arrays (a model's several inputs) is sliced part by
+        part and stays a tuple (``batches((src, tgt_in), y)`` yields ``((src_b, tgt_in_b), y_b)``).
     batch_size : int
         Samples per batch; the last batch holds the remainder.
     shuffle : bool
@@ -153,7 +147,8 @@ def batches(
         If no array is given, the lengths of the arrays differ, they are empty, or ``batch_size``
         is not a positive int; raised by this call, not at the first ``next``.
     """
-    present = [np.asarray(a) for a in arrays if a is not None]
+    converted = [as_inputs(a) for a in arrays]
+    present = [part for a in converted if a is not None for part in _parts(a)]
     if not present:
         raise ValueError("batches: expected at least one array")
     if not is_int(batch_size) or batch_size < 1:
@@ -165,68 +160,40 @@ def batches(
     if count == 0:
         raise ValueError("batches: the arrays are empty")
     order = init.as_generator(rng).permutation(count) if shuffle else None
-    converted = [None if a is None else np.asarray(a) for a in arrays]
     return _slices(converted, count, int(batch_size), order)
 
 
 def _slices(
-    arrays: list[np.ndarray | None], count: int, batch_size: int, order: np.ndarray | None
+    arrays: list[Any], count: int, batch_size: int, order: np.ndarray | None
 ) -> Iterator[tuple[Any, ...]]:
     for start in range(0, count, batch_size):
         index: Any = slice(start, start + batch_size)
         if order is not None:
             index = order[index]
-        yield tuple(None if a is None else a[index] for a in arrays)
+        yield tuple(take(a, index) for a in arrays)
 
 
-def unpack_batch(item: Any, position: int) -> Batch:
-    """Return a loader's batch as ``(x, y, lengths)``; ``lengths`` may be None.
-
-    Parameters
-    ----------
-    item : tuple or list
-        ``(x, y)`` or ``(x, y, lengths)``.
-    position : int
-        The batch's index in its epoch, for the error message.
-    """
-    if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
-        described = (
-            f"a {type(item).__name__} of length {len(item)}"
-            if isinstance(item, (tuple, list))
-            else type(item).__name__
-        )
-        raise TypeError(
-            f"Trainer: batch {position} must be a tuple (x, y) or (x, y, lengths), got {described}"
-        )
-    x, y = np.asarray(item[0]), np.asarray(item[1])
-    lengths = None if len(item) == 2 or item[2] is None else np.asarray(item[2])
-    return x, y, lengths
+def as_inputs(x: Any) -> Any:
+    """``x`` as arrays: a tuple of array_like (a model's several inputs) becomes a tuple of
+    arrays, None stays None, anything else becomes one array."""
+    if x is None:
+        return None
+    if isinstance(x, tuple):
+        return tuple(np.asarray(part) for part in x)
+    return np.asarray(x)
 
 
-def check_lengths(lengths: Any, batch: int, steps: int, owner: str) -> np.ndarray:
-    """Validate the valid lengths of a padded batch: ``(batch,)`` ints in ``1..steps``.
-
-    Returns
-    -------
-    np.ndarray
-        ``lengths`` as int64.
-    """
-    array = int_input(lengths, owner, name="lengths")
-    if array.shape != (batch,):
-        raise ValueError(
-            f"{owner}: lengths must have shape ({batch},) for {batch} samples, got {array.shape}"
-        )
-    if batch and (array.min() < 1 or array.max() > steps):
-        raise ValueError(
-            f"{owner}: lengths must lie in 1..{steps} (the number of steps), got values in "
-            f"{array.min()}..{array.max()}"
-        )
-    return array
+def _parts(x: Inputs) -> tuple[np.ndarray, ...]:
+    return x if isinstance(x, tuple) else (x,)
 
 
-def time_mask(lengths: np.ndarray, steps: int) -> np.ndarray:
-    """``mask[b, t] = t < lengths[b]``: True at the valid steps of each sample, ``(B, steps)``."""
-    return np.arange(steps)[None, :] < np.asarray(lengths)[:, None]
+def take(x: Any, index: Any) -> Any:
+    """``x[index]`` of an array, of every part of a tuple of inputs; None stays None."""
+    if x is None:
+        return None
+    if isinstance(x, tuple):
+        return tuple(part[index] for part in x)
+    return x[index]
 
 
 class StreamLoader:

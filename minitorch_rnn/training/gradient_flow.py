@@ -17,7 +17,7 @@ import numpy as np
 from ..module import Module
 from ..recurrent.unroll import Unroll
 from ..validation import is_int
-from .callbacks import Callback
+from .callback import Callback
 
 __all__ = ["GradientFlow"]
 

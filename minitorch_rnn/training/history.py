@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from numbers import Real
+from typing import Any
+
+import numpy as np
 
 __all__ = ["History"]
 
@@ -15,12 +19,34 @@ class History(dict[str, list[float]]):
     epoch's logs.
     """
 
-    def append(self, logs: Mapping[str, float]) -> None:
-        """Add one epoch's logs."""
-        for key, value in logs.items():
-            self.setdefault(key, []).append(float(value))
+    def append(self, logs: Mapping[str, Any]) -> None:
+        """Add one epoch's logs, all or nothing.
+
+        Raises
+        ------
+        TypeError
+            If a value is not a real number (say a callback logged a string); then nothing of
+            this epoch is added.
+        """
+        numbers = {key: _number(key, value) for key, value in logs.items()}
+        for key, number in numbers.items():
+            self.setdefault(key, []).append(number)
 
     @property
     def epochs(self) -> int:
         """The number of epochs recorded."""
         return max((len(values) for values in self.values()), default=0)
+
+
+def _number(key: str, value: Any) -> float:
+    """``value`` as a float, or a TypeError naming the key."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.item()
+    if isinstance(value, np.generic):
+        value = value.item()
+    if not isinstance(value, Real):
+        raise TypeError(
+            f"History: the epoch's logs must hold real numbers; {key!r} is {value!r} "
+            f"({type(value).__name__})"
+        )
+    return float(value)

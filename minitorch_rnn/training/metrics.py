@@ -4,16 +4,18 @@ A metric is not the average of per-batch averages: "accuracy" is the number of r
 the whole epoch over the number of counted elements of the whole epoch, so batches of different
 sizes, or padded batches with different numbers of valid steps, weigh what they hold.
 
-An element *counts* unless the time mask of a padded batch is False there (``mask[b, t] = t <
-lengths[b]``) or, for :class:`~minitorch_rnn.losses.CrossEntropyLoss`, its target equals the
-loss's ``ignore_index``.
+Which elements *count* is the loss's answer (:meth:`~minitorch_rnn.losses.Loss.counted`): not
+where the time mask of a padded batch is False (``mask[b, t] = t < lengths[b]``), nor, for
+:class:`~minitorch_rnn.losses.CrossEntropyLoss`, where the target equals its ``ignore_index``
+(padding never counts). How a prediction is read as a class is the loss's ``prediction_rule``, so
+a new loss class that declares one gets these metrics with no change here.
 
-Built-in metrics (the decision rule comes from the loss):
+Built-in metrics:
 
-- ``"accuracy"``: right counted elements / counted elements. With ``CrossEntropyLoss`` the
-  predicted class is the argmax over the last (class) axis; with ``BCELoss`` (probabilities) an
-  element is predicted 1 when ``pred > 0.5``, with ``BCEWithLogitsLoss`` (logits) when
-  ``pred > 0``; a binary target counts as 1 when ``> 0.5``.
+- ``"accuracy"``: right counted elements / counted elements. With ``prediction_rule="argmax"``
+  (``CrossEntropyLoss``) the predicted class is the argmax over the last (class) axis; with
+  ``"probability"`` (``BCELoss``) an element is predicted 1 when ``pred > 0.5``, with ``"logit"``
+  (``BCEWithLogitsLoss``) when ``pred > 0``; a binary target counts as 1 when ``> 0.5``.
 - ``"sequence_accuracy"``: the fraction of samples whose counted elements are *all* right (the
   exact-match accuracy of the binary-subtraction task: every bit of the result right). Samples
   with no counted element are left out.
@@ -40,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
+from ..losses import CrossEntropyLoss
 
 __all__ = [
     "Accuracy",
@@ -52,8 +54,18 @@ __all__ = [
     "Metric",
     "Perplexity",
     "SequenceAccuracy",
+    "grades_predictions",
     "resolve_metrics",
 ]
+
+# The threshold of each binary prediction rule (a binary target is 1 when > 0.5).
+_THRESHOLDS = {"probability": 0.5, "logit": 0.0}
+
+
+def grades_predictions(loss: Any) -> bool:
+    """Whether ``loss`` says how to read a prediction as a class (its ``prediction_rule``), so
+    that accuracy metrics apply."""
+    return getattr(loss, "prediction_rule", None) in ("argmax", *_THRESHOLDS)
 
 
 class BatchOutcome:
@@ -84,28 +96,25 @@ class BatchOutcome:
 
     @cached_property
     def counted(self) -> np.ndarray:
-        """Boolean, of the per-element shape: which elements count."""
-        if isinstance(self.loss, CrossEntropyLoss):
-            shape = self.pred.shape[:-1]
-            counted = np.ones(shape, dtype=bool)
-            if self.loss.ignore_index is not None:
-                counted = np.asarray(self.target) != self.loss.ignore_index
-        else:
-            shape = self.pred.shape
-            counted = np.ones(shape, dtype=bool)
-        if self.mask is not None:
-            mask = np.asarray(self.mask, dtype=bool)
-            counted = counted & mask.reshape(mask.shape + (1,) * (len(shape) - mask.ndim))
-        return counted
+        """Boolean, of the per-element shape: which elements count (the loss's answer)."""
+        counted = getattr(self.loss, "counted", None)
+        if callable(counted):
+            return np.asarray(counted(self.pred, self.target, self.mask), dtype=bool)
+        # A loss that is not a Loss: every element of the prediction counts, but masked steps.
+        everything = np.ones(np.shape(self.pred), dtype=bool)
+        if self.mask is None:
+            return everything
+        mask = np.asarray(self.mask, dtype=bool)
+        return everything & mask.reshape(mask.shape + (1,) * (everything.ndim - mask.ndim))
 
     @cached_property
     def correct(self) -> np.ndarray:
         """Boolean, of the per-element shape: which predictions are right (see the module doc)."""
         target = np.asarray(self.target)
-        if isinstance(self.loss, CrossEntropyLoss):
+        rule = self.loss.prediction_rule
+        if rule == "argmax":
             return np.argmax(self.pred, axis=-1) == target
-        threshold = 0.0 if isinstance(self.loss, BCEWithLogitsLoss) else 0.5
-        return (self.pred > threshold) == (target > 0.5)
+        return (self.pred > _THRESHOLDS[rule]) == (target > 0.5)
 
     @cached_property
     def cross_entropy_total(self) -> float:
@@ -249,7 +258,6 @@ class LossAverage(_Ratio):
         self._add(value * weight, weight)
 
 
-_CLASSIFICATION_LOSSES = (CrossEntropyLoss, BCELoss, BCEWithLogitsLoss)
 _BUILTIN: dict[str, type[Metric]] = {
     "accuracy": Accuracy,
     "sequence_accuracy": SequenceAccuracy,
@@ -321,10 +329,11 @@ def resolve_metrics(specs: Iterable[Any], loss: Any, *, owner: str = "Trainer") 
                 raise ValueError(
                     f"{owner}: metric {spec!r} needs a CrossEntropyLoss, got {type(loss).__name__}"
                 )
-            if not isinstance(loss, _CLASSIFICATION_LOSSES):
+            if not grades_predictions(loss):
                 raise ValueError(
-                    f"{owner}: metric {spec!r} needs a classification loss (CrossEntropyLoss, "
-                    f"BCELoss or BCEWithLogitsLoss), got {type(loss).__name__}"
+                    f"{owner}: metric {spec!r} needs a classification loss (one whose "
+                    "prediction_rule is 'argmax', 'probability' or 'logit', such as "
+                    f"CrossEntropyLoss, BCELoss or BCEWithLogitsLoss), got {type(loss).__name__}"
                 )
             metric = metric_class()
         elif isinstance(spec, Metric):

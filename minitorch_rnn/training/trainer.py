@@ -1,23 +1,24 @@
 """The Trainer: the mini-batch training loop, evaluation and prediction.
 
-One training step on a batch ``(x, y, lengths)``:
+The data go down one path: :mod:`~minitorch_rnn.training.source` makes each batch ``(x, y,
+lengths)`` and checks it once; the :mod:`~minitorch_rnn.training.strategy` (in this process by
+default) trains on it; the :mod:`~minitorch_rnn.training.metrics` add it up. One training step:
 
 1. ``model.zero_grad()`` (layers accumulate into ``.grad``);
-2. ``pred = model.forward(x, lengths=lengths)`` (``lengths`` only to a model whose ``forward``
-   declares it, see :func:`~minitorch_rnn.module.accepts_lengths`);
-3. ``loss.forward(pred, y, mask=mask)``: for a padded batch whose target has a time axis
-   (``y.shape[1] == x.shape[1]``) the mask ``mask[b, t] = t < lengths[b]`` keeps the padded steps
-   out of the loss and the metrics;
+2. ``pred = model.forward(x, lengths=lengths)`` (``model.forward(*x)`` for a tuple of inputs;
+   ``lengths`` only to a model whose ``forward`` declares it, see
+   :func:`~minitorch_rnn.module.accepts_lengths`);
+3. ``loss.forward(pred, y, mask=mask)``: for a padded batch whose prediction has one output per
+   input step, the mask ``mask[b, t] = t < lengths[b]`` keeps the padded steps out of the loss and
+   the metrics (:func:`~minitorch_rnn.training.strategy.target_mask`);
 4. ``model.backward(loss.backward())``;
 5. clipping: ``clip_value`` elementwise first, then ``clip_norm`` on the global norm;
 6. ``optimizer.step()``.
 
-Steps 2 to 4 are the :mod:`~minitorch_rnn.training.strategy`'s (in this process by default). A NaN
-or infinite prediction, loss or gradient stops training *before* step 6 with a
-:class:`NonFiniteError` naming the epoch and batch: the weights are those of the last good step.
-Checkpoints and resume live in :mod:`~minitorch_rnn.training.checkpoint`, the data sources in
-:mod:`~minitorch_rnn.training.source`, the progress display in
-:mod:`~minitorch_rnn.training.progress`.
+Steps 2 to 4 are the strategy's. A NaN or infinite prediction, loss or gradient stops training
+*before* step 6 with a :class:`NonFiniteError` naming the epoch and batch: the weights are those of
+the last good step. Checkpoints and resume live in :mod:`~minitorch_rnn.training.checkpoint`, the
+progress display in :mod:`~minitorch_rnn.training.progress`.
 """
 
 from __future__ import annotations
@@ -32,31 +33,29 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import init
-from ..errors import (
-    NonFiniteError,
-    NonFiniteGradientError,
-    NonFiniteInputError,
-    NonFiniteOutputError,
-)
-from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss
+from ..errors import NonFiniteError, NonFiniteGradientError, NonFiniteInputError
 from ..module import Module
 from ..optim.clip import clip_grad_norm, clip_grad_value
 from ..validation import is_int
 from . import checkpoint
-from .callbacks import Callback
-from .data import batches
-from .forward_only import batch_mask, check_fits_model, eval_mode, loss_value, reset_recurrent_state
+from .callback import Callback
+from .forward_only import (
+    check_fits_model,
+    evaluate,
+    predict,
+    reset_recurrent_state,
+    trainer_error,
+)
 from .history import History
-from .metrics import BatchOutcome, EpochMetrics, Metric, resolve_metrics
+from .metrics import BatchOutcome, EpochMetrics, Metric, grades_predictions, resolve_metrics
 from .progress import Progress
 from .protocols import Loader, LossLike, MetricSpec, OptimizerLike, ValidationData, require_methods
-from .source import BatchSource, array_or_loader_source, checked_lengths, validation_source
-from .strategy import LocalStrategy, Strategy, model_forward
+from .source import Batch, BatchSource, array_or_loader_source, make_batch, validation_source
+from .strategy import LocalStrategy, Strategy, target_mask
 
 __all__ = ["DEFAULT_METRICS", "Trainer"]
 
 DEFAULT_METRICS: tuple[str, ...] = ("accuracy",)
-_CLASSIFICATION_LOSSES = (CrossEntropyLoss, BCELoss, BCEWithLogitsLoss)
 
 
 class Trainer:
@@ -75,7 +74,8 @@ class Trainer:
         Names (``"accuracy"``, ``"sequence_accuracy"``, ``"perplexity"``, ``"bits_per_char"``),
         callables ``fn(pred, target, mask) -> float`` or :class:`~.metrics.Metric` objects; see
         :mod:`minitorch_rnn.training.metrics`. The default ``("accuracy",)`` is dropped for a loss
-        without classes (``MSELoss``); asked for explicitly with such a loss it is an error.
+        without classes (``MSELoss``: its ``prediction_rule`` is None); asked for explicitly with
+        such a loss it is an error.
     clip_value : float, optional
         Clip every gradient entry to ``[-clip_value, clip_value]`` before each step.
     clip_norm : float, optional
@@ -134,7 +134,7 @@ class Trainer:
             require_methods(
                 "Trainer", "strategy", strategy, ("setup", "forward_backward", "teardown")
             )
-        if metrics is DEFAULT_METRICS and not isinstance(loss, _CLASSIFICATION_LOSSES):
+        if metrics is DEFAULT_METRICS and not grades_predictions(loss):
             metrics = ()
         resolved = resolve_metrics(metrics, loss)
         clips = {"clip_value": clip_value, "clip_norm": clip_norm}
@@ -190,17 +190,21 @@ class Trainer:
             Inputs and targets, sliced into batches along the first axis; or ``x`` a *loader*
             and ``y`` None: any iterable of batches ``(x, y)`` or ``(x, y, lengths)`` that can be
             iterated again each epoch (a list of batches, a
-            :class:`~minitorch_rnn.training.data.StreamLoader`, ...).
+            :class:`~minitorch_rnn.training.data.StreamLoader`, ...). ``x`` may be a tuple of
+            arrays with the same first dimension, a model's several inputs (e.g.
+            ``(src, tgt_in, src_lengths)``): each is sliced per batch (shuffled together) and the
+            model is called as ``model.forward(*x_batch)``. Integer inputs (token ids) are fine:
+            no gradient is asked for the data.
         epochs : int
             Index of the last epoch to run (1-based): a fresh fit runs epochs ``1..epochs``; a
             resumed one continues after the checkpoint's epochs up to ``epochs``.
         batch_size : int
             Samples per batch for arrays (the last batch may be smaller).
         validation_data : optional
-            ``(x, y)`` or ``(x, y, lengths)`` arrays, or a loader; evaluated (eval mode) after
-            each epoch, logged as ``val_loss`` and ``val_<metric>``. Checked before the first
-            step: arrays and lists of batches by running their first sample or batch through the
-            model and the loss, which leaves no state changed.
+            ``(x, y)`` or ``(x, y, lengths)`` arrays (``x`` a tuple for several inputs), or a
+            loader; evaluated (eval mode) after each epoch, logged as ``val_loss`` and
+            ``val_<metric>``. Checked before the first step: arrays and lists of batches by
+            running their first sample or batch through copies of the model and the loss.
         shuffle : bool
             Visit array samples in a new random order each epoch (from the Trainer's seed). A
             loader is never shuffled: its order is its own (and carries a stream's state).
@@ -210,7 +214,8 @@ class Trainer:
             ``False``: print nothing.
         lengths : array_like of int, optional
             ``(N,)`` valid steps of each sample of padded ``x`` (see
-            :func:`~minitorch_rnn.training.data.pad_sequences`).
+            :func:`~minitorch_rnn.training.data.pad_sequences`), a single input; with several
+            inputs the lengths are one of them.
         resume_from : str or path-like, optional
             A checkpoint written by :meth:`save_checkpoint` (or ``ModelCheckpoint``): restores the
             weights, optimiser state, history, epoch count and random states, then continues as
@@ -272,6 +277,8 @@ class Trainer:
     ) -> dict[str, float]:
         """Loss and metrics over ``(x, y)`` (or a loader ``x``), in eval mode, without training.
 
+        ``x`` may be a tuple of inputs, as in :meth:`fit`.
+
         The recurrent state of stateful modules is reset first. Values are accumulated over the
         whole data as in :meth:`fit` (see :mod:`minitorch_rnn.training.metrics`).
 
@@ -294,8 +301,8 @@ class Trainer:
 
         Parameters
         ----------
-        x : array_like
-            Inputs ``(N, ...)``.
+        x : array_like or tuple of array_like
+            Inputs ``(N, ...)``, or a tuple of them with the same ``N`` (``model.forward(*x)``).
         lengths : array_like of int, optional
             ``(N,)`` valid steps of padded sequences (passed to the model).
         batch_size : int
@@ -306,21 +313,12 @@ class Trainer:
         np.ndarray
             ``(N, ...)``: the outputs of all batches along the first axis.
         """
-        inputs = np.asarray(x)
-        if inputs.ndim < 1 or inputs.shape[0] == 0:
-            raise ValueError(
-                f"Trainer.predict: x must hold at least one sample, got {inputs.shape}"
-            )
         if not is_int(batch_size) or batch_size < 1:
             raise ValueError(
                 f"Trainer.predict: batch_size must be a positive int, got {batch_size!r}"
             )
-        checked = None if lengths is None else checked_lengths(inputs, lengths, "Trainer.predict")
-        outputs = []
-        with eval_mode(self.model):
-            for x_batch, lengths_batch in batches(inputs, checked, batch_size=int(batch_size)):
-                outputs.append(np.asarray(model_forward(self.model, x_batch, lengths_batch)))
-        return np.concatenate(outputs, axis=0)
+        inputs = make_batch(x, None, lengths, "Trainer.predict")
+        return predict(self.model, inputs, int(batch_size))
 
     def save_checkpoint(self, path: str | os.PathLike[str], **meta: Any) -> None:
         """Write everything :meth:`fit` needs to resume exactly to one file.
@@ -364,9 +362,9 @@ class Trainer:
         display.start_epoch(epoch, epochs, train.num_batches(batch_size))
         averages = EpochMetrics(self.loss, self.metrics)
         count = 0
-        for index, (x, y, lengths) in enumerate(train.iterate(batch_size, shuffle, self.rng)):
-            self._call("on_batch_begin", index, {"size": _batch_size_of(x)})
-            outcome, value = self._train_step(x, y, lengths, epoch, index)
+        for index, batch in enumerate(train.iterate(batch_size, shuffle, self.rng)):
+            self._call("on_batch_begin", index, {"size": len(batch.y)})
+            outcome, value = self._train_step(batch, epoch, index)
             averages.update(value, outcome)
             self._call("on_batch_end", index, {"loss": value, "size": outcome.size})
             if display.shows_batches:
@@ -399,25 +397,23 @@ class Trainer:
         for path, meta in pending:
             checkpoint.write_checkpoint(self, path, meta)
 
-    def _train_step(
-        self, x: Any, y: Any, lengths: np.ndarray | None, epoch: int, index: int
-    ) -> tuple[BatchOutcome, float]:
+    def _train_step(self, batch: Batch, epoch: int, index: int) -> tuple[BatchOutcome, float]:
         where = f"epoch {epoch + 1}, batch {index + 1}"
-        mask = batch_mask(x, y, lengths, "Trainer.fit")
+        x, y, lengths = batch
         self.model.zero_grad()
         try:
-            pred, value = self.strategy.forward_backward(self, x, y, lengths, mask)
+            pred, value = self.strategy.forward_backward(self, x, y, lengths)
             self._check_and_clip_gradients()
             self.optimizer.step()
         except NonFiniteInputError as error:
             self.model.zero_grad()
-            raise _non_finite(
+            raise trainer_error(
                 NonFiniteInputError, f"non-finite values (NaN or inf) at {where}: {error}"
             ) from error
         except NonFiniteError as error:
             self.model.zero_grad()
-            raise _non_finite(type(error), f"{error} at {where}") from error
-        return BatchOutcome(self.loss, pred, y, mask), value
+            raise trainer_error(type(error), f"{error} at {where}") from error
+        return BatchOutcome(self.loss, pred, y, target_mask(x, pred, lengths)), value
 
     def _check_and_clip_gradients(self) -> None:
         parameters = list(self.model.named_parameters())
@@ -430,23 +426,7 @@ class Trainer:
             clip_grad_norm([p for _, p in parameters], self.clip_norm)
 
     def _evaluate(self, source: BatchSource, batch_size: int) -> dict[str, float]:
-        averages = EpochMetrics(self.loss, self.metrics)
-        count = 0
-        with eval_mode(self.model):
-            for index, (x, y, lengths) in enumerate(source.iterate(batch_size, False, None)):
-                count += 1
-                mask = batch_mask(x, y, lengths, "Trainer.evaluate")
-                pred = model_forward(self.model, x, lengths)
-                if not np.isfinite(np.asarray(pred)).all():
-                    raise _non_finite(
-                        NonFiniteOutputError,
-                        f"non-finite model output (NaN or inf) at evaluation batch {index + 1}",
-                    )
-                outcome = BatchOutcome(self.loss, pred, y, mask)
-                averages.update(loss_value(self.loss, pred, y, mask), outcome)
-        if count == 0:
-            raise ValueError("Trainer.evaluate: the data yielded no batches")
-        return averages.results()
+        return evaluate(self.model, self.loss, self.metrics, source, batch_size)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -457,15 +437,3 @@ class Trainer:
     def _call(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:
             getattr(callback, hook)(*args)
-
-
-def _non_finite(kind: type[NonFiniteError], what: str) -> NonFiniteError:
-    """The error ``kind`` (the same class as its cause) with the Trainer's context."""
-    return kind(
-        f"Trainer: {what}; no optimiser step was taken, the weights are those of the last good step"
-    )
-
-
-def _batch_size_of(x: Any) -> int:
-    shape = np.shape(x)
-    return int(shape[0]) if shape else 1

@@ -284,3 +284,76 @@ def test_learning_rate_scheduler_reads_needs_metric_declared_by_a_user_scheduler
     x, y = _data()
     trainer.fit(x, y, epochs=2, progress=False)
     assert scheduler.metrics == trainer.history["loss"]
+# -- TimeBudget ----------------------------------------------------------------------------------
+
+
+class _FakeClock:
+    """Stands in for time.monotonic: each epoch end reads it after ``step`` more seconds."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+def test_time_budget_stops_at_the_end_of_the_first_epoch_past_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from minitorch_rnn.training import callbacks
+
+    # on_train_begin reads 10 s, the end of epoch e reads 10 (e + 2) s: 20 s, 30 s, 40 s, ...
+    monkeypatch.setattr(callbacks.time, "monotonic", _FakeClock(10.0))
+    budget = callbacks.TimeBudget(25.0)
+    trainer = _fit([budget], epochs=10)
+    assert trainer.completed_epochs == 3 and budget.stopped_epoch == 2
+
+
+def test_time_budget_of_zero_runs_one_epoch_and_a_large_one_never_stops() -> None:
+    import minitorch_rnn as mt
+
+    assert _fit([mt.callbacks.TimeBudget(0)], epochs=4).completed_epochs == 1
+    budget = mt.callbacks.TimeBudget(3600.0)
+    assert _fit([budget], epochs=2).completed_epochs == 2 and budget.stopped_epoch is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "error", "message"),
+    [
+        ("60", TypeError, "seconds must be a number, got str"),
+        (True, TypeError, "seconds must be a number, got bool"),
+        (-1.0, ValueError, "seconds must be a finite number >= 0, got -1.0"),
+        (math.nan, ValueError, "seconds must be a finite number >= 0, got nan"),
+        (math.inf, ValueError, "seconds must be a finite number >= 0, got inf"),
+    ],
+)
+def test_time_budget_rejects_what_is_not_a_budget(
+    seconds: object, error: type[Exception], message: str
+) -> None:
+    import minitorch_rnn as mt
+
+    with pytest.raises(error, match=f"TimeBudget: {message}"):
+        mt.callbacks.TimeBudget(seconds)  # type: ignore[arg-type]
+
+
+def test_the_callback_modules_import_each_other_in_one_direction_only() -> None:
+    """callbacks.py imports callback.py and gradient_flow.py, which never import it back."""
+    import ast
+    import importlib.util
+
+    def relative_imports(module: str) -> set[str]:
+        spec = importlib.util.find_spec(f"minitorch_rnn.training.{module}")
+        assert spec is not None and spec.origin is not None
+        with open(spec.origin, encoding="utf-8") as file:
+            tree = ast.parse(file.read())
+        return {
+            node.module or ""
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.level == 1
+        }
+
+    assert {"callback", "gradient_flow"} <= relative_imports("callbacks")
+    assert "callbacks" not in relative_imports("gradient_flow")
+    assert "callbacks" not in relative_imports("callback")

@@ -6,14 +6,7 @@ import numpy as np
 import pytest
 
 from minitorch_rnn.dtype import set_default_dtype
-from minitorch_rnn.training.data import (
-    StreamLoader,
-    batches,
-    check_lengths,
-    pad_sequences,
-    time_mask,
-    unpack_batch,
-)
+from minitorch_rnn.training.data import StreamLoader, batches, pad_sequences
 
 # -- pad_sequences -------------------------------------------------------------------------------
 
@@ -122,38 +115,6 @@ def test_batches_raises_at_the_call_not_at_the_first_next() -> None:
         batches(np.zeros((0, 2)))
     with pytest.raises(ValueError, match="at least one array"):
         batches(None)
-
-
-# -- batch helpers -------------------------------------------------------------------------------
-
-
-def test_unpack_batch_accepts_pairs_and_triples_and_names_a_bad_batch() -> None:
-    x, _, lengths = unpack_batch((np.zeros((2, 3)), np.ones(2)), 0)
-    assert lengths is None and x.shape == (2, 3)
-    _, _, lengths = unpack_batch([np.zeros((2, 3)), np.ones(2), [3, 1]], 0)
-    np.testing.assert_array_equal(lengths, [3, 1])
-    with pytest.raises(TypeError, match="batch 4 must be a tuple"):
-        unpack_batch(np.zeros(3), 4)
-    with pytest.raises(TypeError, match="of length 1"):
-        unpack_batch((np.zeros(3),), 0)
-
-
-def test_time_mask_is_true_exactly_before_each_length() -> None:
-    np.testing.assert_array_equal(
-        time_mask(np.array([3, 1]), 4), [[True, True, True, False], [True, False, False, False]]
-    )
-
-
-def test_check_lengths_rejects_wrong_shape_range_and_dtype() -> None:
-    np.testing.assert_array_equal(check_lengths([1, 4], 2, 4, "T"), [1, 4])
-    with pytest.raises(ValueError, match=r"shape \(2,\)"):
-        check_lengths([1, 2, 3], 2, 4, "T")
-    with pytest.raises(ValueError, match=r"1\.\.4"):
-        check_lengths([0, 2], 2, 4, "T")
-    with pytest.raises(ValueError, match=r"1\.\.4"):
-        check_lengths([5, 2], 2, 4, "T")
-    with pytest.raises(TypeError, match="integer"):
-        check_lengths([1.0, 2.0], 2, 4, "T")
 
 
 # -- StreamLoader --------------------------------------------------------------------------------

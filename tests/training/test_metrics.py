@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
 
-from minitorch_rnn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from minitorch_rnn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from minitorch_rnn.training.metrics import (
     Accuracy,
     BatchOutcome,
@@ -18,6 +19,7 @@ from minitorch_rnn.training.metrics import (
     SequenceAccuracy,
     resolve_metrics,
 )
+from minitorch_rnn.training.trainer import DEFAULT_METRICS
 
 
 def _accumulate(metric: Metric, *batches: BatchOutcome) -> float:
@@ -176,3 +178,87 @@ def test_resolve_metrics_builds_fresh_builtins_named_as_asked() -> None:
         "perplexity",
         "bits_per_char",
     ]
+
+
+class _BrierLoss(Loss):
+    """A loss class the metrics know nothing about: squared distance to the one-hot target;
+    negative targets do not count. It declares its prediction rule, nothing else."""
+
+    prediction_rule = "argmax"
+
+    def _elementwise(
+        self, pred: np.ndarray, target: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        target = np.asarray(target)
+        counted = target >= 0
+        diff = pred - np.eye(pred.shape[-1], dtype=pred.dtype)[np.where(counted, target, 0)]
+        return (diff**2).sum(axis=-1), 2 * diff, counted
+
+
+def test_a_new_loss_class_gets_accuracy_metrics_by_declaring_its_prediction_rule() -> None:
+    from minitorch_rnn.layers import Dense
+    from minitorch_rnn.optim import SGD
+    from minitorch_rnn.training import Trainer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 3, 2)).astype(np.float32)
+    target = rng.integers(-1, 4, size=(6, 3))
+    model = Dense(2, 4, seed=0)
+    trainer = Trainer(model, _BrierLoss(), SGD(model.parameters(), lr=0.1), metrics=DEFAULT_METRICS)
+    results = trainer.evaluate(x, target, batch_size=4)
+    predicted = model.forward(x).argmax(axis=-1)
+    counted = target >= 0
+    assert results["accuracy"] == np.sum((predicted == target) & counted) / np.sum(counted)
+
+
+def test_the_loss_says_which_elements_count_mask_and_ignore_index_included() -> None:
+    pred = np.zeros((2, 3, 4))
+    target = np.array([[1, -1, 2], [3, 0, -1]])
+    mask = np.array([[True, True, False], [True, True, True]])
+    np.testing.assert_array_equal(
+        CrossEntropyLoss(ignore_index=-1).counted(pred, target, mask),
+        [[True, False, False], [True, True, False]],
+    )
+    np.testing.assert_array_equal(
+        BCELoss().counted(np.full((2, 3, 1), 0.5), np.zeros((2, 3, 1)), mask), mask[..., None]
+    )
+
+
+class _DuckMSE:
+    """A loss that is not a ``Loss``: ``forward``/``backward`` and a ``"mean"`` reduction."""
+
+    reduction = "mean"
+
+    def forward(self, pred: np.ndarray, target: np.ndarray, mask: object = None) -> float:
+        weights = (
+            np.ones(pred.shape)
+            if mask is None
+            else np.broadcast_to(np.asarray(mask)[..., None], pred.shape)
+        )
+        self.grad = 2 * (pred - target) * weights / weights.sum()
+        return float(np.sum(weights * (pred - target) ** 2) / weights.sum())
+
+    def backward(self) -> np.ndarray:
+        return self.grad
+
+
+def test_a_loss_that_is_not_a_loss_class_averages_over_the_unmasked_elements() -> None:
+    from minitorch_rnn.layers import Dense
+    from minitorch_rnn.module import Sequential
+    from minitorch_rnn.optim import SGD
+    from minitorch_rnn.recurrent import RNNCell, Unroll
+    from minitorch_rnn.training import Trainer, pad_sequences
+
+    rng = np.random.default_rng(4)
+    x, lengths = pad_sequences([rng.normal(size=(n, 2)).astype(np.float32) for n in (3, 1, 2)])
+    y = rng.normal(size=(3, 3, 1)).astype(np.float32)
+    model = Sequential(Unroll(RNNCell(2, 3, seed=0)), Dense(3, 1, seed=1))
+    trainer = Trainer(model, _DuckMSE(), SGD(model.parameters(), lr=0.0), metrics=())
+    # Two batches of unequal valid steps: (3 + 1) and 2; the epoch loss weighs them by those counts.
+    history = trainer.fit(
+        x, y, epochs=1, batch_size=2, lengths=lengths, shuffle=False, progress=False
+    )
+    model.eval()
+    pred = model.forward(x, lengths=lengths)
+    valid = np.arange(3)[None, :] < lengths[:, None]
+    assert history["loss"][0] == pytest.approx(float(np.mean((pred - y)[valid] ** 2)), rel=1e-5)

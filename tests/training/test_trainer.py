@@ -311,6 +311,40 @@ def test_many_to_one_lengths_go_to_the_model_without_a_time_mask() -> None:
     )
 
 
+def test_a_many_to_one_model_is_not_masked_when_its_target_happens_to_have_t_columns() -> None:
+    """Issue 19 item 10: whether the mask applies is read from the model's output, (B, C) here,
+    not from ``y.shape[1] == T``."""
+    rng = np.random.default_rng(0)
+    steps = 3
+    x, lengths = pad_sequences([rng.normal(size=(n, 2)).astype(np.float32) for n in (3, 1, 2, 1)])
+    y = rng.normal(size=(4, steps)).astype(np.float32)  # 3 regression outputs per sample
+    model = Sequential(
+        Unroll(RNNCell(2, 4, seed=0), return_sequences=False), Dense(4, steps, seed=1)
+    )
+    trainer = Trainer(model, MSELoss(), SGD(model.parameters(), lr=0.0), metrics=())
+    model.eval()
+    pred = model.forward(x, lengths=lengths)
+    unmasked = MSELoss().forward(pred, y)
+    masked = MSELoss().forward(pred, y, mask=np.arange(steps)[None, :] < lengths[:, None])
+    assert abs(unmasked - masked) > 0.05  # the old answer is clearly another number
+    assert trainer.evaluate(x, y, lengths=lengths)["loss"] == pytest.approx(unmasked, rel=1e-6)
+    history = trainer.fit(x, y, epochs=1, batch_size=4, lengths=lengths, progress=False)
+    assert history["loss"][0] == pytest.approx(unmasked, rel=1e-6)
+
+
+def test_a_many_to_many_model_is_masked_whatever_the_target_layout() -> None:
+    rng = np.random.default_rng(3)
+    x, lengths = pad_sequences([rng.normal(size=(n, 3)).astype(np.float32) for n in (4, 2)])
+    y = rng.normal(size=(2, 4, 2)).astype(np.float32)
+    model = Sequential(Unroll(RNNCell(3, 5, seed=0)), Dense(5, 2, seed=1))
+    trainer = Trainer(model, MSELoss(), SGD(model.parameters(), lr=0.0), metrics=())
+    model.eval()
+    pred = model.forward(x, lengths=lengths)
+    valid = np.arange(4)[None, :] < lengths[:, None]
+    expected = float(np.mean((pred - y)[valid] ** 2))
+    assert trainer.evaluate(x, y, lengths=lengths)["loss"] == pytest.approx(expected, rel=1e-5)
+
+
 # -- stateful streams ----------------------------------------------------------------------------
 
 
