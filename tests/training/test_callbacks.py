@@ -284,6 +284,8 @@ def test_learning_rate_scheduler_reads_needs_metric_declared_by_a_user_scheduler
     x, y = _data()
     trainer.fit(x, y, epochs=2, progress=False)
     assert scheduler.metrics == trainer.history["loss"]
+
+
 # -- TimeBudget ----------------------------------------------------------------------------------
 
 
