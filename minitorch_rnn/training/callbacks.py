@@ -9,6 +9,8 @@ The Trainer sets ``callback.trainer`` and calls, in the order the callbacks were
         on_epoch_end(epoch, logs)              # logs: the epoch's entry of the history
     on_train_end(logs)                         # logs: the last epoch's logs
 
+    on_checkpoint_error(path, error)           # writing a checkpoint failed; error is raised next
+
 Setting ``trainer.stop_training = True`` ends ``fit`` after the current epoch. A callback whose
 progress must survive a resume (:meth:`Trainer.fit` with ``resume_from``) returns it from
 :meth:`Callback.state_dict` (JSON-serialisable values or numpy arrays) and restores it in
@@ -93,6 +95,12 @@ class Callback:
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         """After the optimiser step of batch ``batch``."""
+
+    def on_checkpoint_error(self, path: str, error: BaseException) -> None:
+        """Writing the checkpoint ``path`` failed (a full disk, say); ``error`` is raised next.
+
+        Undo what was changed in anticipation of the write (``ModelCheckpoint`` keeps its
+        previous ``best``)."""
 
     def state_dict(self) -> dict[str, Any]:
         """Progress to save in a resume checkpoint (none by default)."""
@@ -270,8 +278,8 @@ class ModelCheckpoint(Callback):
     Attributes
     ----------
     best : float
-        The best monitored value whose checkpoint was written: if writing fails (a full disk),
-        it keeps its previous value.
+        The best monitored value so far; if writing its checkpoint fails (a full disk), the
+        previous value is put back.
 
     Notes
     -----
@@ -294,67 +302,62 @@ class ModelCheckpoint(Callback):
         self.monitor = monitor
         self.mode = mode
         self.save_best_only = bool(save_best_only)
-        # The value of an epoch whose checkpoint is requested but not yet known to be written.
-        self._pending_best: float | None = None
+        # The best before the latest improvement, and the file that should record it: put
+        # back if writing that file fails.
+        self._undo_best: tuple[float, str] | None = None
 
     @property
     def best(self) -> float:
         return self._monitor.best
 
     def on_train_begin(self, logs: Logs) -> None:
-        # A pending value left by a fit that failed while writing was never saved.
-        self._pending_best = None
+        self._undo_best = None
         keys = logs.get("log_keys")
         if keys is None:  # a trainer that does not announce its log keys
             return
         available = {"epoch", *keys}
         unknown = sorted(field for field in self._fields if field not in available)
         if unknown:
+            hint = " (val_ keys need validation_data)" if any("val_" in k for k in unknown) else ""
             raise ValueError(
                 f"ModelCheckpoint: path {self.path!r} uses {unknown}, which the epoch logs will "
-                f"not hold; available: {sorted(available)}"
-                + (
-                    " (val_ keys need validation_data)"
-                    if any(k.startswith("val_") for k in unknown)
-                    else ""
-                )
+                f"not hold{hint}; available: {sorted(available)}"
             )
         if self.save_best_only:
             self._monitor.value(dict.fromkeys(keys, 0.0))
 
     def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
-        self._commit()
-
-    def on_train_end(self, logs: Logs) -> None:
-        self._commit()
+        self._undo_best = None  # the previous epoch's checkpoint was written
 
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         trainer = self.trainer
+        path = self.path.format_map({**logs, "epoch": epoch + 1})
+        self._undo_best = None
         if self.save_best_only:
             value = self._monitor.value(logs)
             if not self._monitor.improves(value):
                 return
-            self._pending_best = value
+            self._undo_best = (self._monitor.best, path)
+            self._monitor.best = value
         try:
-            trainer.save_checkpoint(self.path.format_map({**logs, "epoch": epoch + 1}), **self.meta)
-        except BaseException:
-            self._pending_best = None
+            trainer.save_checkpoint(path, **self.meta)
+        except BaseException as error:
+            self.on_checkpoint_error(path, error)
             raise
 
-    def _commit(self) -> None:
-        """The requested checkpoint was written (training went on): its value is the best."""
-        if self._pending_best is not None:
-            self._monitor.best, self._pending_best = self._pending_best, None
+    def on_checkpoint_error(self, path: str, error: BaseException) -> None:
+        if self._undo_best is not None and self._undo_best[1] == path:
+            self._monitor.best = self._undo_best[0]
+            self._undo_best = None
 
     def state_dict(self) -> dict[str, Any]:
-        # called while the checkpoint of a new best epoch is written: the file holds that value
-        return {"best": self.best if self._pending_best is None else self._pending_best}
+        return {"best": self.best}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         best = state["best"]
         if isinstance(best, bool) or not isinstance(best, (int, float)) or math.isnan(best):
             raise ValueError(f"ModelCheckpoint: saved 'best' must be a number, got {best!r:.80}")
-        self._monitor.best, self._pending_best = float(best), None
+        self._monitor.best, self._undo_best = float(best), None
 
 
 def _path_fields(path: str) -> list[str]:

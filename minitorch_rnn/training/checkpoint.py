@@ -99,7 +99,10 @@ def write_checkpoint(
     trainer: TrainingState, path: str | os.PathLike[str], meta: Mapping[str, Any]
 ) -> None:
     """Write ``trainer``'s complete state to ``path`` (atomically, see
-    :func:`~minitorch_rnn.serialization.save`), with ``meta`` beside it."""
+    :func:`~minitorch_rnn.serialization.save`), with ``meta`` beside it.
+
+    If writing fails, every callback's :meth:`~Callback.on_checkpoint_error` is called before the
+    error is raised."""
     optimizer = trainer.optimizer
     state: dict[str, Any] = {
         "version": RESUME_VERSION,
@@ -118,9 +121,14 @@ def write_checkpoint(
     native = isinstance(optimizer, Optimizer)
     if not native and _has_state(optimizer):
         state["optimizer"] = dict(optimizer.state_dict())
-    serialization.save(
-        path, trainer.model, optimizer if native else None, trainer=to_json(state), **meta
-    )
+    try:
+        serialization.save(
+            path, trainer.model, optimizer if native else None, trainer=to_json(state), **meta
+        )
+    except BaseException as error:
+        for callback in trainer.callbacks:
+            callback.on_checkpoint_error(os.fspath(path), error)
+        raise
 
 
 def read_checkpoint(trainer: TrainingState, path: str | os.PathLike[str]) -> ResumeState:

@@ -235,7 +235,7 @@ def test_model_checkpoint_best_is_not_updated_when_the_write_fails(
     x, y = _data()
     with pytest.raises(OSError, match="No space left"):
         trainer.fit(x, y, epochs=2, batch_size=12, progress=False)
-    assert checkpoint.best == best
+    assert checkpoint.best == best and checkpoint.state_dict() == {"best": best}
     assert path.read_bytes() == saved
 
 
