@@ -87,7 +87,8 @@ def from_torch(module: Any, *, time_major: str = "refuse") -> Module:
         For a module with no counterpart (naming its type), or weights that are neither float32
         nor float64.
     ValueError
-        For options without a counterpart (``proj_size``, ``Embedding.max_norm``, ...) and,
+        For options without a counterpart (``proj_size``, ``Embedding.max_norm``,
+        ``Embedding.padding_idx``, ...) and,
         unless accepted, ``batch_first=False``.
 
     Examples
@@ -125,6 +126,12 @@ def _from_torch(torch: Any, module: Any, time_major: str) -> Module:
                 )
         if module.sparse:
             raise ValueError("from_torch: Embedding with sparse=True has no counterpart")
+        if module.padding_idx is not None:
+            # torch never trains that row; ours would, so the models would drift apart
+            raise ValueError(
+                f"from_torch: Embedding with padding_idx={module.padding_idx} has no counterpart "
+                "(torch keeps that row frozen; a minitorch_rnn Embedding would train it)"
+            )
         dtype = _numpy_dtype(module.weight, "Embedding")
         embedding = Embedding(module.num_embeddings, module.embedding_dim, dtype=dtype)
         return _loaded(embedding, module)

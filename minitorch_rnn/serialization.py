@@ -18,22 +18,27 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
-import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, Protocol, TypeAlias, runtime_checkable
+from typing import Any, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 
 from .atomic import write_atomically
+from .errors import NonFiniteValueError
 from .module import Module, Parameter
 from .npz_reader import ArrayHeader, CorruptArchive, LazyArrays, NpzReader
 
 __all__ = [
     "FORMAT_VERSION",
+    "MAX_META_CHARS",
+    "MAX_META_DEPTH",
+    "ArrayInfo",
     "JSONValue",
     "SavableOptimizer",
     "load",
+    "read_headers",
     "read_meta",
     "read_shapes",
     "save",
@@ -66,6 +71,16 @@ JSONValue: TypeAlias = (
     | dict[str, "JSONValue"]
     | None
 )
+
+
+class ArrayInfo(NamedTuple):
+    """What a checkpoint's array header declares: known without reading the array's data."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    def describe(self) -> str:
+        return f"{self.dtype} of shape {self.shape}"
 
 
 @runtime_checkable
@@ -118,7 +133,11 @@ def save(
         If ``model`` or ``optimizer`` has the wrong type or a ``meta`` value is not
         JSON-serialisable (raised before anything is written).
     ValueError
-        If a reserved ``meta`` name is used.
+        If a reserved ``meta`` name is used, or for anything :func:`load` would refuse: a meta
+        JSON longer than ``MAX_META_CHARS`` characters (a long training history, say) or nested
+        deeper than ``MAX_META_DEPTH``. Raised before the file is touched.
+    NonFiniteValueError
+        If a weight or an optimiser state entry holds NaN or inf (a ``ValueError`` too).
     FileNotFoundError
         If the directory of ``path`` does not exist.
     """
@@ -129,15 +148,32 @@ def save(
             f"save: optimizer must be an Optimizer or None, got {type(optimizer).__name__}"
         )
     path = os.fspath(path)
-    arrays = {_META_KEY: np.array(_meta_json(model, meta))}
+    # Everything load would refuse is refused here, before the file is touched: an atomic
+    # replace must never swap a readable checkpoint for an unreadable one.
+    text = _meta_json(model, meta)
+    problem = _meta_problem(text)
+    if problem is not None:
+        raise ValueError(f"save: {problem}; load would refuse the file")
+    arrays = {_META_KEY: np.array(text)}
     arrays.update({_MODEL_PREFIX + name: value for name, value in model.state_dict().items()})
     if optimizer is not None:
         state = optimizer.state_dict()
         arrays.update({_OPTIMIZER_PREFIX + key: value for key, value in state.items()})
+        infos = {key: ArrayInfo(value.shape, value.dtype) for key, value in state.items()}
+        _check_optimizer_headers(infos, optimizer, "save", path)
     for key, value in arrays.items():
         # An object array would be pickled, which load refuses; fail now rather than then.
         if value.dtype.hasobject:
             raise TypeError(f"save: entry {key!r} is an object array, which would need pickle")
+    non_finite = [
+        key
+        for key, value in arrays.items()
+        if value.dtype.kind == "f" and not np.isfinite(value).all()
+    ]
+    if non_finite:
+        raise NonFiniteValueError(
+            f"save: entries {non_finite} contain NaN or inf, which load refuses; nothing written"
+        )
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"save: directory {directory!r} of {path!r} does not exist")
@@ -185,6 +221,9 @@ def load(
         contains pickled objects (message: "corrupt or not a minitorch_rnn checkpoint"); naming the
         missing, unexpected or mismatched keys otherwise; or if ``optimizer`` is given but the
         file holds no optimiser state. Every problem with the file's content is a ``ValueError``.
+    NonFiniteValueError
+        If a weight or an optimiser state entry is NaN or inf, or overflows the dtype it is cast
+        to (float64 values of 1e300 into a float32 model); a ``ValueError`` too.
     TypeError
         If ``model`` or ``optimizer`` has the wrong type.
     """
@@ -207,7 +246,7 @@ def load(
                 raise ValueError(
                     f"load: {path!r} holds no optimizer state, but an optimizer was given"
                 )
-            _check_optimizer_headers(optimizer_headers, optimizer, path)
+            _check_optimizer_headers(_infos(optimizer_headers), optimizer, "load", path)
             lazy = LazyArrays(archive, optimizer_headers)
             try:
                 # The optimiser checks the keys its saved configuration needs before their values:
@@ -216,7 +255,7 @@ def load(
             except CorruptArchive:
                 raise
             except (TypeError, ValueError) as error:
-                raise ValueError(
+                raise _same_kind(error)(
                     f"load: optimizer state in {path!r} does not fit: {error}"
                 ) from error
             optimizer_state = {key: lazy[key] for key in lazy}
@@ -225,7 +264,7 @@ def load(
     try:
         model.load_state_dict(model_state)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"load: model weights in {path!r} do not fit: {error}") from error
+        raise _same_kind(error)(f"load: model weights in {path!r} do not fit: {error}") from error
     if optimizer is not None:
         optimizer.load_state_dict(optimizer_state)
     return meta
@@ -285,12 +324,57 @@ def read_shapes(path: PathLike) -> dict[str, tuple[int, ...]]:
     ValueError
         If it is not a minitorch_rnn checkpoint (as :func:`read_meta`).
     """
+    headers = read_headers(path)
+    return {
+        name[len(_MODEL_PREFIX) :]: info.shape
+        for name, info in headers.items()
+        if name.startswith(_MODEL_PREFIX)
+    }
+
+
+def read_headers(path: PathLike) -> dict[str, ArrayInfo]:
+    """Name, shape and dtype of every array in a checkpoint, read from the headers only.
+
+    No array data is decompressed: the cost is bounded by the number of entries, whatever sizes
+    they declare. Check the sizes a model would be built with against these before building it
+    (:func:`load` compares the model's shapes with them before it reads any weight).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint file.
+
+    Returns
+    -------
+    dict of str to ArrayInfo
+        Entry name as stored (``"model/0.weight"``, ``"optimizer/state.0.exp_avg"``; the
+        ``meta`` entry is left out) to its declared ``(shape, dtype)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If it is not a minitorch_rnn checkpoint (as :func:`read_meta`), or an entry is not a
+        numeric array.
+    """
     path = _existing_file(path)
     with _reading(path) as archive:
         headers = _array_headers(archive, path)
         _parse_meta(archive, headers, path)
-        model_headers, _ = _split_headers(headers, path)
-    return {name: header.shape for name, header in model_headers.items()}
+        _split_headers(headers, path)
+    not_numeric = [
+        f"{name}: {header.describe()}"
+        for name, header in headers.items()
+        if name != _META_KEY and header.dtype.kind not in "biuf"
+    ]
+    if not_numeric:
+        raise ValueError(f"load: {path!r} holds non-numeric arrays: " + "; ".join(not_numeric))
+    return {
+        name: ArrayInfo(header.shape, header.dtype)
+        for name, header in headers.items()
+        if name != _META_KEY
+    }
 
 
 # -- writing ------------------------------------------------------------------------------------
@@ -344,14 +428,39 @@ def _array_headers(archive: NpzReader, path: str) -> dict[str, ArrayHeader]:
 
 
 def _json_depth(text: str) -> int:
-    """Deepest nesting of ``[`` and ``{`` in JSON ``text`` (string contents do not count)."""
-    outside_strings = re.sub(r'"(?:[^"\\]|\\.)*"', "", text).encode("utf-8")
-    # brackets are single ASCII bytes, never part of a multi-byte UTF-8 character
-    code = np.frombuffer(outside_strings, dtype=np.uint8)
+    """Deepest nesting of ``[`` and ``{`` in JSON ``text`` (string contents do not count).
+
+    Linear in the length of ``text``, whatever it holds (a backtracking regular expression over
+    strings of escaped quotes is quadratic). Quotes, backslashes and brackets are single ASCII
+    bytes, never part of a multi-byte UTF-8 character, so the bytes can be scanned directly.
+    """
+    code = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
+    index = np.arange(code.size)
+    backslash = code == ord("\\")
+    # A quote is escaped when an odd run of backslashes ends just before it.
+    last_other = np.maximum.accumulate(np.where(backslash, -1, index))
+    run_before = np.concatenate(([0], (index - last_other)[:-1]))
+    delimiter = (code == ord('"')) & (run_before % 2 == 0)
+    outside = np.cumsum(delimiter) % 2 == 0
     step = np.isin(code, (ord("["), ord("{"))).astype(np.int64) - np.isin(
         code, (ord("]"), ord("}"))
     )
-    return int(np.cumsum(step).max(initial=0))
+    return int(np.cumsum(step * outside).max(initial=0))
+
+
+def _meta_problem(text: str) -> str | None:
+    """Why :func:`load` refuses meta JSON ``text`` (too long, nested too deep), or None."""
+    if len(text) > MAX_META_CHARS:
+        return f"'meta' of {len(text)} characters (at most {MAX_META_CHARS})"
+    depth = _json_depth(text)
+    if depth > MAX_META_DEPTH:
+        return f"'meta' JSON nested {depth} levels deep (at most {MAX_META_DEPTH})"
+    return None
+
+
+def _same_kind(error: BaseException) -> type[ValueError]:
+    """The class to re-raise ``error`` as with more context: a non-finite value stays one."""
+    return NonFiniteValueError if isinstance(error, NonFiniteValueError) else ValueError
 
 
 def _parse_meta(
@@ -368,10 +477,8 @@ def _parse_meta(
         problem = f"'meta' of {header.dtype.itemsize // 4} characters (at most {MAX_META_CHARS})"
     else:
         text = str(archive.read(header)[()])
-        depth = _json_depth(text)
-        if depth > MAX_META_DEPTH:
-            problem = f"'meta' JSON nested {depth} levels deep (at most {MAX_META_DEPTH})"
-        else:
+        problem = _meta_problem(text)
+        if problem is None:
             try:
                 meta = json.loads(text)
             except (ValueError, RecursionError):
@@ -407,14 +514,18 @@ def _split_headers(
     return model_headers, optimizer_headers
 
 
+def _infos(headers: Mapping[str, ArrayHeader]) -> dict[str, ArrayInfo]:
+    return {key: ArrayInfo(header.shape, header.dtype) for key, header in headers.items()}
+
+
 def _shape_problems(
-    headers: Mapping[str, ArrayHeader], expected: Mapping[str, tuple[int, ...]]
+    infos: Mapping[str, ArrayInfo], expected: Mapping[str, tuple[int, ...]]
 ) -> list[str]:
-    """Each entry whose header is not a real numeric array of its expected shape."""
+    """Each entry that is not a real numeric array of its expected shape."""
     return [
-        f"{key}: expected shape {expected[key]}, file declares {header.describe()}"
-        for key, header in headers.items()
-        if header.shape != expected[key] or header.dtype.kind not in "biuf"
+        f"{key}: expected shape {expected[key]}, file declares {info.describe()}"
+        for key, info in infos.items()
+        if info.shape != expected[key] or info.dtype.kind not in "biuf"
     ]
 
 
@@ -427,7 +538,7 @@ def _check_model_headers(headers: Mapping[str, ArrayHeader], model: Module, path
             f"load: model weights in {path!r} do not match {type(model).__name__}: missing keys "
             f"{missing}, unexpected keys {unexpected}"
         )
-    problems = _shape_problems(headers, shapes)
+    problems = _shape_problems(_infos(headers), shapes)
     if problems:
         raise ValueError(
             f"load: model weights in {path!r} do not fit {type(model).__name__}: "
@@ -436,16 +547,16 @@ def _check_model_headers(headers: Mapping[str, ArrayHeader], model: Module, path
 
 
 def _check_optimizer_headers(
-    headers: Mapping[str, ArrayHeader], optimizer: SavableOptimizer, path: str
+    infos: Mapping[str, ArrayInfo], optimizer: SavableOptimizer, owner: str, path: str
 ) -> None:
-    """Bound every optimiser entry before it is read: hyper-parameters are small, and state
-    ``state.<i>.<name>`` has the shape of parameter ``i``."""
+    """Bound every optimiser entry before it is read (``owner`` "load") or written ("save"):
+    hyper-parameters are small, and state ``state.<i>.<name>`` has the shape of parameter ``i``."""
     expected: dict[str, tuple[int, ...]] = {}
     unexpected: list[str] = []
-    for key, header in headers.items():
+    for key, info in infos.items():
         index, _, name = key.removeprefix("state.").partition(".")
-        if "." not in key and header.size <= _MAX_HYPER_PARAMETER_SIZE:
-            expected[key] = header.shape
+        if "." not in key and math.prod(info.shape) <= _MAX_HYPER_PARAMETER_SIZE:
+            expected[key] = info.shape
         elif key.startswith("state.") and index.isdigit() and name:
             if int(index) < len(optimizer.params):
                 expected[key] = optimizer.params[int(index)].shape
@@ -454,9 +565,9 @@ def _check_optimizer_headers(
         else:
             unexpected.append(key)
     problems = [f"unexpected entries {sorted(unexpected)}"] if unexpected else []
-    problems += _shape_problems({key: headers[key] for key in expected}, expected)
+    problems += _shape_problems({key: infos[key] for key in expected}, expected)
     if problems:
         raise ValueError(
-            f"load: optimizer state in {path!r} does not fit {type(optimizer).__name__}: "
+            f"{owner}: optimizer state in {path!r} does not fit {type(optimizer).__name__}: "
             + "; ".join(problems)
         )

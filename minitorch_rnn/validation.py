@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .dtype import FLOAT_DTYPES, get_default_dtype
-from .errors import NonFiniteInputError
+from .errors import NonFiniteInputError, NonFiniteValueError
 
 _NUMERIC_KINDS = "biuf"
 
@@ -177,24 +177,37 @@ def staged_arrays(
 
     The validate-before-assigning half of every all-or-nothing ``load_state_dict``: each value
     must be an array of dtype kind in ``kinds`` (``"f"``: float; ``"iuf"``: integers too), of
-    exactly the target's shape, and finite. Every problem is collected and reported in one
-    ``ValueError`` starting with ``owner``; otherwise the values come back cast to the targets'
-    dtypes (copies, so that the caller's arrays are never aliased).
+    exactly the target's shape, and finite once cast to the target's dtype (float64 values of
+    1e300 overflow a float32 target). Every problem is collected and reported in one
+    ``ValueError`` starting with ``owner`` (a :class:`NonFiniteValueError` when every problem is
+    a non-finite value); otherwise the values come back cast to the targets' dtypes (copies, so
+    that the caller's arrays are never aliased).
     """
     staged: dict[str, np.ndarray] = {}
     problems: list[str] = []
+    non_finite = 0
     for key, (shape, dtype) in targets.items():
         value = np.asarray(values[key])
         if value.dtype.kind not in kinds:
             problems.append(f"{key}: expected a float array, got dtype {value.dtype}")
-        elif value.shape != shape:
+            continue
+        if value.shape != shape:
             problems.append(f"{key}: expected shape {shape}, got {value.shape}")
-        elif not np.isfinite(value).all():
-            problems.append(f"{key}: contains NaN or inf")
+            continue
+        # finiteness is checked after the cast, the only place an overflow shows
+        with np.errstate(over="ignore"):
+            cast = value.astype(dtype, copy=True)
+        if np.isfinite(cast).all():
+            staged[key] = cast
+            continue
+        non_finite += 1
+        if np.isfinite(value).all():
+            problems.append(f"{key}: values overflow {np.dtype(dtype)} (become inf)")
         else:
-            staged[key] = value.astype(dtype, copy=True)
+            problems.append(f"{key}: contains NaN or inf")
     if problems:
-        raise ValueError(f"{owner}: " + "; ".join(problems))
+        error = NonFiniteValueError if non_finite == len(problems) else ValueError
+        raise error(f"{owner}: " + "; ".join(problems))
     return staged
 
 

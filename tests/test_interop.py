@@ -176,6 +176,8 @@ def test_module_without_counterpart_is_a_type_error_naming_it():
     [
         (nn.LSTM(2, 3, proj_size=2, batch_first=True), "proj_size"),
         (nn.Embedding(4, 2, max_norm=1.0), "max_norm"),
+        (nn.Embedding(5, 3, padding_idx=0), "padding_idx=0 .*frozen"),
+        (nn.Sequential(nn.Embedding(5, 3, padding_idx=-1)), "padding_idx=4"),
         (nn.Linear(2, 2).half(), "float16"),
     ],
 )

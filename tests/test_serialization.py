@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -14,7 +15,16 @@ import pytest
 
 import minitorch_rnn as mt
 from minitorch_rnn import optim
-from minitorch_rnn.serialization import FORMAT_VERSION, load, read_meta, read_shapes, save
+from minitorch_rnn.serialization import (
+    FORMAT_VERSION,
+    MAX_META_CHARS,
+    ArrayInfo,
+    load,
+    read_headers,
+    read_meta,
+    read_shapes,
+    save,
+)
 
 
 def make_model(seed: int = 0, dtype: type = np.float32, hidden: int = 4) -> mt.Sequential:
@@ -593,3 +603,117 @@ def test_save_and_load_take_any_object_with_the_optimizer_methods(tmp_path: Path
     expected, got = trained.state_dict(), restored.state_dict()
     assert set(got) == set(expected)
     assert all(np.array_equal(got[key], expected[key]) for key in expected)
+
+
+def test_read_headers_lists_every_array_with_shape_and_dtype_without_reading_data(
+    checkpoint: Path,
+) -> None:
+    headers = read_headers(checkpoint)
+    assert headers["model/0.weight"] == ArrayInfo((4, 3), np.dtype(np.float32))
+    assert headers["optimizer/state.0.exp_avg"].shape == (4, 3)
+    assert "meta" not in headers
+    # a weight of 40 MiB deflated to 40 KB: its header is read, its data never is
+    rewrite(checkpoint, lambda e: e.pop("model/0.weight"))
+    add_member(checkpoint, "model/0.weight.npy", npy_header((BOMB_BYTES // 8,)) + bytes(BOMB_BYTES))
+    found: dict[str, ArrayInfo] = {}
+    assert peak_memory_of(lambda: found.update(read_headers(checkpoint))) < 2**20
+    assert found["model/0.weight"] == ArrayInfo((BOMB_BYTES // 8,), np.dtype(np.float64))
+    assert read_shapes(checkpoint)["0.weight"] == (BOMB_BYTES // 8,)
+
+
+# -- hostile meta: every check linear in the size of the file -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("escaped_quotes", "seconds"),
+    # measured: 0.03 s and 1.1 s for one load on a busy 2-core machine (the old scan: over
+    # 100 s for 2**16)
+    [(2**16, 1.0), ((MAX_META_CHARS - 1) // 2, 20.0)],
+)
+def test_meta_of_escaped_quotes_is_refused_in_linear_time(
+    tmp_path: Path, escaped_quotes: int, seconds: float
+) -> None:
+    # an unterminated JSON string of escaped quotes: a backtracking scan is quadratic in its
+    # length (10 s for 2**16, hours at the 4 Mi-character limit); a linear one takes milliseconds
+    path = tmp_path / "quotes.npz"
+    np.savez_compressed(path, meta=np.array('"' + '\\"' * escaped_quotes))
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match="not JSON"):
+        load(path, make_model())
+    with pytest.raises(ValueError, match="not JSON"):
+        read_meta(path)
+    assert time.perf_counter() - start < seconds
+
+
+def test_depth_of_escaped_quotes_and_backslashes_is_counted_outside_strings_only(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "escapes.npz"
+    note = '\\"[' * 100 + "\\\\" + '"{' * 100
+    save(path, make_model(), note=note, nested=[[["ok"]]])
+    meta = read_meta(path)
+    assert meta["note"] == note and meta["nested"] == [[["ok"]]]
+
+
+# -- values a float32 model cannot hold ----------------------------------------------------------
+
+
+def test_float64_weights_that_overflow_float32_are_refused_and_change_nothing(
+    tmp_path: Path, target: tuple[mt.Sequential, optim.Adam]
+) -> None:
+    wide = make_model(dtype=np.float64)
+    dict(wide.named_parameters())["2.bias"].data[...] = 1e300
+    path = tmp_path / "wide.npz"
+    save(path, wide)
+    model, _ = target
+    before = model.state_dict()
+    with pytest.raises(mt.NonFiniteValueError, match=r"2\.bias.*float32"):
+        load(path, model)
+    assert_same(model.state_dict(), before)
+
+
+def test_float64_optimizer_state_that_overflows_float32_is_refused_and_changes_nothing(
+    tmp_path: Path, target: tuple[mt.Sequential, optim.Adam]
+) -> None:
+    wide = make_model(dtype=np.float64)
+    wide_optimizer = optim.Adam(wide.parameters(), lr=0.01)
+    train_steps(wide, wide_optimizer, 1)
+    path = tmp_path / "wide.npz"
+    save(path, wide, wide_optimizer)
+    rewrite(path, lambda e: e["optimizer/state.1.exp_avg_sq"].fill(1e300))
+    assert_unchanged_after_failed_load(
+        path, target, mt.NonFiniteValueError, r"state\.1\.exp_avg_sq.*float32"
+    )
+
+
+# -- save refuses what load would refuse, before touching the file -------------------------------
+
+
+def assert_refused_before_writing(path: Path, error: type, message: str, **meta: Any) -> None:
+    previous = path.read_bytes()
+    with pytest.raises(error, match=message):
+        save(path, make_model(seed=9), **meta)
+    assert os.listdir(path.parent) == [path.name]
+    assert path.read_bytes() == previous
+
+
+def test_save_refuses_meta_nested_deeper_than_load_reads(checkpoint: Path) -> None:
+    nested: Any = []
+    for _ in range(70):
+        nested = [nested]
+    assert_refused_before_writing(checkpoint, ValueError, "nested 72 levels", deep=nested)
+    save(checkpoint, make_model(), shallow=[[[]]])  # the limit is load's, not lower
+
+
+def test_save_refuses_meta_longer_than_load_reads(checkpoint: Path) -> None:
+    assert_refused_before_writing(checkpoint, ValueError, "characters", text="x" * MAX_META_CHARS)
+
+
+def test_save_refuses_non_finite_weights_that_load_would_refuse(checkpoint: Path) -> None:
+    previous = checkpoint.read_bytes()
+    model = make_model()
+    dict(model.named_parameters())["0.bias"].data[1] = np.nan
+    with pytest.raises(mt.NonFiniteValueError, match=r"0\.bias"):
+        save(checkpoint, model)
+    assert os.listdir(checkpoint.parent) == [checkpoint.name]
+    assert checkpoint.read_bytes() == previous

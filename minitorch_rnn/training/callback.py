@@ -2,12 +2,14 @@
 
 The Trainer sets ``callback.trainer`` and calls, in the order the callbacks were given::
 
-    on_train_begin(logs)
+    on_train_begin(logs)                       # logs: {"log_keys": keys each epoch will log}
         on_epoch_begin(epoch, logs)            # epoch counts from 0
             on_batch_begin(batch, logs)        # batch counts from 0 within the epoch
             on_batch_end(batch, logs)          # logs: {"loss": this batch's loss, "size": B}
         on_epoch_end(epoch, logs)              # logs: the epoch's entry of the history
     on_train_end(logs)                         # logs: the last epoch's logs
+
+    on_checkpoint_error(path, error)           # writing a checkpoint failed; error is raised next
 
 Setting ``trainer.stop_training = True`` ends ``fit`` after the current epoch. A callback whose
 progress must survive a resume (:meth:`Trainer.fit` with ``resume_from``) returns it from
@@ -79,6 +81,12 @@ class Callback:
 
     def on_batch_end(self, batch: int, logs: Logs) -> None:
         """After the optimiser step of batch ``batch``."""
+
+    def on_checkpoint_error(self, path: str, error: BaseException) -> None:
+        """Writing the checkpoint ``path`` failed (a full disk, say); ``error`` is raised next.
+
+        Undo what was changed in anticipation of the write (``ModelCheckpoint`` keeps its
+        previous ``best``)."""
 
     def state_dict(self) -> dict[str, Any]:
         """Progress to save in a resume checkpoint (none by default)."""

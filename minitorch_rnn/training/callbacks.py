@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import string
 import time
 from collections.abc import Mapping
 from numbers import Real
@@ -187,15 +189,24 @@ class ModelCheckpoint(Callback):
     ----------
     path : str or path-like
         The file. It may contain ``str.format`` fields: ``{epoch}`` (1-based) and any key of the
-        epoch logs, e.g. ``"ckpt-{epoch:03d}-{val_loss:.3f}.npz"``.
+        epoch logs, e.g. ``"ckpt-{epoch:03d}-{val_loss:.3f}.npz"``. A malformed pattern is refused
+        here; a field the epoch logs will not hold (``{val_loss}`` without validation data) when
+        :meth:`Trainer.fit` starts, before the first epoch.
     monitor : str
-        The logged value that decides which epoch is best.
+        The logged value that decides which epoch is best (checked at the start of ``fit`` too,
+        when ``save_best_only``).
     mode : {"min", "max"}
         Whether smaller or larger values are better.
     save_best_only : bool
         Save only when ``monitor`` improves on the best so far; otherwise after every epoch.
     meta : dict, optional
         JSON-serialisable values stored in every checkpoint (e.g. how to rebuild the model).
+
+    Attributes
+    ----------
+    best : float
+        The best monitored value so far; if writing its checkpoint fails (a full disk), the
+        previous value is put back.
 
     Notes
     -----
@@ -214,28 +225,83 @@ class ModelCheckpoint(Callback):
         self._monitor = _Monitor("ModelCheckpoint", monitor, mode)
         self.meta = dict(meta or {})
         self.path = os.fspath(path)
+        self._fields = _path_fields(self.path)
         self.monitor = monitor
         self.mode = mode
         self.save_best_only = bool(save_best_only)
+        # The best before the latest improvement, and the file that should record it: put
+        # back if writing that file fails.
+        self._undo_best: tuple[float, str] | None = None
 
     @property
     def best(self) -> float:
         return self._monitor.best
 
+    def on_train_begin(self, logs: Logs) -> None:
+        self._undo_best = None
+        keys = logs.get("log_keys")
+        if keys is None:  # a trainer that does not announce its log keys
+            return
+        available = {"epoch", *keys}
+        unknown = sorted(field for field in self._fields if field not in available)
+        if unknown:
+            hint = " (val_ keys need validation_data)" if any("val_" in k for k in unknown) else ""
+            raise ValueError(
+                f"ModelCheckpoint: path {self.path!r} uses {unknown}, which the epoch logs will "
+                f"not hold{hint}; available: {sorted(available)}"
+            )
+        if self.save_best_only:
+            self._monitor.value(dict.fromkeys(keys, 0.0))
+
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        self._undo_best = None  # the previous epoch's checkpoint was written
+
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
         trainer = self.trainer
+        path = self.path.format_map({**logs, "epoch": epoch + 1})
+        self._undo_best = None
         if self.save_best_only:
             value = self._monitor.value(logs)
             if not self._monitor.improves(value):
                 return
+            self._undo_best = (self._monitor.best, path)
             self._monitor.best = value
-        trainer.save_checkpoint(self.path.format_map({**logs, "epoch": epoch + 1}), **self.meta)
+        try:
+            trainer.save_checkpoint(path, **self.meta)
+        except BaseException as error:
+            self.on_checkpoint_error(path, error)
+            raise
+
+    def on_checkpoint_error(self, path: str, error: BaseException) -> None:
+        if self._undo_best is not None and self._undo_best[1] == path:
+            self._monitor.best = self._undo_best[0]
+            self._undo_best = None
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        self._monitor.best = float(state["best"])
+        best = state["best"]
+        if isinstance(best, bool) or not isinstance(best, (int, float)) or math.isnan(best):
+            raise ValueError(f"ModelCheckpoint: saved 'best' must be a number, got {best!r:.80}")
+        self._monitor.best, self._undo_best = float(best), None
+
+
+def _path_fields(path: str) -> list[str]:
+    """The log keys a ``ModelCheckpoint`` path pattern names; a malformed pattern is an error."""
+    try:
+        parsed = list(string.Formatter().parse(path))
+        fields = [name for _, name, _, _ in parsed if name is not None]
+        if any(not name for name in fields):
+            raise ValueError("positional fields such as '{}' or '{0}' have no value")
+        roots = [re.split(r"[.\[]", name, maxsplit=1)[0] for name in fields]
+        # every field as a number (an int for epoch): a bad format spec shows now
+        path.format_map({root: 1 if root == "epoch" else 0.5 for root in roots})
+    except (ValueError, KeyError, IndexError, AttributeError, TypeError) as error:
+        raise ValueError(
+            f"ModelCheckpoint: path {path!r} is not a valid pattern: {error}"
+        ) from error
+    return roots
 
 
 class LearningRateScheduler(Callback):

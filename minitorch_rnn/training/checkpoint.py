@@ -13,6 +13,7 @@ training loop's state (history, callbacks, epochs); the core never imports train
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -98,7 +99,10 @@ def write_checkpoint(
     trainer: TrainingState, path: str | os.PathLike[str], meta: Mapping[str, Any]
 ) -> None:
     """Write ``trainer``'s complete state to ``path`` (atomically, see
-    :func:`~minitorch_rnn.serialization.save`), with ``meta`` beside it."""
+    :func:`~minitorch_rnn.serialization.save`), with ``meta`` beside it.
+
+    If writing fails, every callback's :meth:`~Callback.on_checkpoint_error` is called before the
+    error is raised."""
     optimizer = trainer.optimizer
     state: dict[str, Any] = {
         "version": RESUME_VERSION,
@@ -117,9 +121,14 @@ def write_checkpoint(
     native = isinstance(optimizer, Optimizer)
     if not native and _has_state(optimizer):
         state["optimizer"] = dict(optimizer.state_dict())
-    serialization.save(
-        path, trainer.model, optimizer if native else None, trainer=to_json(state), **meta
-    )
+    try:
+        serialization.save(
+            path, trainer.model, optimizer if native else None, trainer=to_json(state), **meta
+        )
+    except BaseException as error:
+        for callback in trainer.callbacks:
+            callback.on_checkpoint_error(os.fspath(path), error)
+        raise
 
 
 def read_checkpoint(trainer: TrainingState, path: str | os.PathLike[str]) -> ResumeState:
@@ -137,12 +146,13 @@ def read_checkpoint(trainer: TrainingState, path: str | os.PathLike[str]) -> Res
             f"{where} holds no trainer state; write resumable checkpoints with "
             "Trainer.save_checkpoint or ModelCheckpoint"
         )
-    state = from_json(raw)
+    try:
+        state = from_json(raw)
+    except ValueError as error:
+        raise ValueError(f"{where}: malformed trainer state: {error}") from error
     try:
         completed = state["completed_epochs"]
-        history = History(
-            {str(k): [float(v) for v in values] for k, values in state["history"].items()}
-        )
+        history = _checked_history(state["history"], completed)
         rng_state = state["rng"]
         module_states = dict(state["module_rngs"])
         callback_states = list(state["callbacks"])
@@ -181,6 +191,22 @@ def read_checkpoint(trainer: TrainingState, path: str | os.PathLike[str]) -> Res
     return ResumeState(history, int(completed), callback_states)
 
 
+def _checked_history(raw: Any, completed: Any) -> History:
+    """The saved history: lists of numbers, none longer than the completed epochs."""
+    if not isinstance(raw, dict):
+        raise TypeError(f"trainer.history must be a dict, got {type(raw).__name__}")
+    for key, values in raw.items():
+        if not isinstance(values, list) or not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+        ):
+            raise ValueError(f"trainer.history.{key} must be a list of numbers")
+        if is_int(completed) and len(values) > completed:
+            raise ValueError(
+                f"trainer.history.{key} has {len(values)} entries for {completed} completed epochs"
+            )
+    return History({str(key): [float(v) for v in values] for key, values in raw.items()})
+
+
 def resume(
     trainer: TrainingState, path: str | os.PathLike[str], on_restored: Callable[[], None]
 ) -> None:
@@ -188,17 +214,40 @@ def resume(
     ``on_train_begin``, which may reset them), then load the callbacks' saved states.
 
     All or nothing: if anything fails, the weights, optimiser state, random states, history and
-    epoch count are put back as they were.
+    epoch count are put back as they were, and so is every callback's state (through its own
+    ``state_dict``/``load_state_dict``): no callback keeps a state loaded for a resume that failed
+    in another one.
     """
     undo = snapshot(trainer)
+    callback_states = [copy.deepcopy(callback.state_dict()) for callback in trainer.callbacks]
     try:
         resumed = read_checkpoint(trainer, path)
         trainer.history, trainer.completed_epochs = resumed.history, resumed.completed_epochs
         on_restored()
         load_callback_states(trainer.callbacks, resumed.callback_states)
-    except BaseException:
+    except BaseException as error:
+        _restore_callbacks(trainer.callbacks, callback_states, error)
         undo()
         raise
+
+
+def _restore_callbacks(
+    callbacks: Sequence[Callback], states: list[dict[str, Any]], error: BaseException
+) -> None:
+    """Put back each callback's state from before a failed resume (in reverse order, before the
+    optimiser is restored, since a scheduler's ``load_state_dict`` may set the learning rate)."""
+    for index in reversed(range(len(callbacks))):
+        if not states[index]:
+            continue
+        try:
+            callbacks[index].load_state_dict(states[index])
+        except Exception as restore_error:  # report, but keep the original error
+            add_note = getattr(error, "add_note", None)  # Python 3.11+
+            if callable(add_note):
+                add_note(
+                    f"callbacks[{index}] ({type(callbacks[index]).__name__}) could not be put "
+                    f"back: {restore_error!r}"
+                )
 
 
 def load_callback_states(callbacks: Sequence[Callback], states: list[dict[str, Any]]) -> None:
@@ -210,12 +259,22 @@ def load_callback_states(callbacks: Sequence[Callback], states: list[dict[str, A
         saved[(name, occurrences.get(name, 0))] = entry["state"]
         occurrences[name] = occurrences.get(name, 0) + 1
     occurrences.clear()
-    for callback in callbacks:
+    for index, callback in enumerate(callbacks):
         name = type(callback).__name__
         key = (name, occurrences.get(name, 0))
         occurrences[name] = key[1] + 1
-        if saved.get(key):
+        if not saved.get(key):
+            continue
+        try:
             callback.load_state_dict(saved[key])
+        except KeyError as error:
+            raise ValueError(
+                f"callbacks[{index}] ({name}): the saved state lacks the field {error.args[0]!r}"
+            ) from error
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"callbacks[{index}] ({name}): the saved state does not load: {error}"
+            ) from error
 
 
 # -- JSON encoding of the resume state ----------------------------------------------------------
@@ -245,14 +304,77 @@ def to_json(value: Any) -> Any:
     raise TypeError(f"Trainer.save_checkpoint: cannot store a {type(value).__name__} in the meta")
 
 
-def from_json(value: Any) -> Any:
-    """The inverse of :func:`to_json`."""
+# What an encoded array may be: a plain number type (no strings, objects or sub-arrays, whose
+# declared item size could be anything); its element count is bounded by the meta's length.
+_ARRAY_KINDS = "biuf"
+_MAX_ITEMSIZE = 16
+_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
+
+
+def from_json(value: Any, where: str = "trainer") -> Any:
+    """The inverse of :func:`to_json`; ``where`` names ``value`` in error messages.
+
+    Every tagged value is checked before it is decoded: an array's dtype must be a plain number
+    type and its nested lists rectangular lists of numbers, so decoding costs no more memory
+    than the JSON text itself; a non-finite float must be ``"inf"``, ``"-inf"`` or ``"nan"``.
+
+    Raises
+    ------
+    ValueError
+        Naming the field (``trainer.callbacks[0].state.best``) that does not decode.
+    """
     if isinstance(value, dict):
         if set(value) == {_FLOAT_TAG}:
-            return float(value[_FLOAT_TAG])
+            text = value[_FLOAT_TAG]
+            if not isinstance(text, str) or text not in _NON_FINITE:
+                raise ValueError(
+                    f"{where}: a non-finite float must be 'inf', '-inf' or 'nan', got {text!r:.80}"
+                )
+            return _NON_FINITE[text]
         if set(value) == {_ARRAY_TAG, "dtype"}:
-            return np.array(from_json(value[_ARRAY_TAG]), dtype=np.dtype(value["dtype"]))
-        return {key: from_json(item) for key, item in value.items()}
+            return _decoded_array(value[_ARRAY_TAG], value["dtype"], where)
+        return {key: from_json(item, f"{where}.{key}") for key, item in value.items()}
     if isinstance(value, list):
-        return [from_json(item) for item in value]
+        return [from_json(item, f"{where}[{index}]") for index, item in enumerate(value)]
     return value
+
+
+def _decoded_array(data: Any, dtype_text: Any, where: str) -> np.ndarray:
+    """An encoded array, after its dtype and its nesting are checked."""
+    try:
+        dtype = np.dtype(dtype_text) if isinstance(dtype_text, str) else None
+    except TypeError:
+        dtype = None
+    if (
+        dtype is None
+        or dtype.kind not in _ARRAY_KINDS
+        or dtype.itemsize > _MAX_ITEMSIZE
+        or dtype.shape != ()
+        or dtype.names is not None
+    ):
+        raise ValueError(
+            f"{where}: array dtype must be a plain number type (bool, int, uint, float), got "
+            f"{dtype_text!r:.80}"
+        )
+    _check_rectangular(data, where)
+    try:
+        with np.errstate(over="ignore"):
+            array = np.array(data, dtype=dtype)
+    except (OverflowError, ValueError, TypeError) as error:
+        raise ValueError(f"{where}: array values do not fit dtype {dtype}: {error}") from error
+    if dtype.kind == "f" and not np.array_equal(np.isfinite(array), np.isfinite(np.array(data))):
+        raise ValueError(f"{where}: array values overflow dtype {dtype}")
+    return array
+
+
+def _check_rectangular(data: Any, where: str) -> None:
+    """``data`` must be a number or equally long nested lists of numbers (depth is bounded by
+    the meta's nesting limit)."""
+    level = [data]
+    while level and isinstance(level[0], list):
+        length = len(level[0])
+        if any(not isinstance(item, list) or len(item) != length for item in level):
+            raise ValueError(f"{where}: array data is not a rectangular nested list of numbers")
+        level = [item for items in level for item in items]
+    if any(isinstance(item, (str, list, dict)) or item is None for item in level):
+        raise ValueError(f"{where}: array data is not a rectangular nested list of numbers")

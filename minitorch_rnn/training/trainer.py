@@ -246,11 +246,13 @@ class Trainer:
                 self.model, self.loss, validation.first_batch(), train.first_batch(), owner
             )
         self.stop_training = False
+        # what every epoch will log, so that callbacks can check their keys before training
+        begin_logs = {"log_keys": self._log_keys(validation is not None)}
         if resume_from is None:
             self.history, self.completed_epochs = History(), 0
-            self._call("on_train_begin", {})
+            self._call("on_train_begin", begin_logs)
         else:
-            checkpoint.resume(self, resume_from, lambda: self._call("on_train_begin", {}))
+            checkpoint.resume(self, resume_from, lambda: self._call("on_train_begin", begin_logs))
         logs: dict[str, Any] = {}
         display = Progress(bool(progress))
         try:
@@ -429,6 +431,13 @@ class Trainer:
         return evaluate(self.model, self.loss, self.metrics, source, batch_size)
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _log_keys(self, validating: bool) -> list[str]:
+        """The keys of every epoch's logs: loss, metrics, their val_ twins, lr."""
+        keys = ["loss", *(metric.name for metric in self.metrics)]
+        if validating:
+            keys += [f"val_{key}" for key in keys]
+        return keys + (["lr"] if self._learning_rate() is not None else [])
 
     def _learning_rate(self) -> float | None:
         lr = getattr(self.optimizer, "lr", None)

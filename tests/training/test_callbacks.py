@@ -220,6 +220,73 @@ def test_model_checkpoint_holds_the_scheduler_step_of_its_epoch_whatever_its_pos
     assert restored.lr == 0.25
 
 
+def test_model_checkpoint_best_is_not_updated_when_the_write_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "best.npz"
+    checkpoint = ModelCheckpoint(path, monitor="loss")
+    trainer = _fit([checkpoint], epochs=1)
+    best, saved = checkpoint.best, path.read_bytes()
+
+    def disk_full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("numpy.savez", disk_full)
+    x, y = _data()
+    with pytest.raises(OSError, match="No space left"):
+        trainer.fit(x, y, epochs=2, batch_size=12, progress=False)
+    assert checkpoint.best == best and checkpoint.state_dict() == {"best": best}
+    assert path.read_bytes() == saved
+
+
+@pytest.mark.parametrize(
+    ("path", "error", "message"),
+    [
+        ("ck-{val_loss:.3f}.npz", ValueError, r"\['val_loss'\].*need validation_data"),
+        ("ck-{loss:.3f}-{acc}.npz", ValueError, r"\['acc'\].*available"),
+    ],
+)
+def test_model_checkpoint_path_naming_an_unlogged_key_fails_when_fit_starts(
+    tmp_path: Path, path: str, error: type, message: str
+) -> None:
+    started: list[int] = []
+
+    class Started(Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+            started.append(epoch)
+
+    checkpoint = ModelCheckpoint(tmp_path / path, save_best_only=False)
+    with pytest.raises(error, match=message):
+        _fit([checkpoint, Started()], epochs=2)
+    assert started == [] and list(tmp_path.iterdir()) == []
+
+
+def test_model_checkpoint_monitoring_an_unlogged_key_fails_when_fit_starts(tmp_path: Path) -> None:
+    started: list[int] = []
+
+    class Started(Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict[str, Any]) -> None:
+            started.append(epoch)
+
+    with pytest.raises(KeyError, match=r"val_loss.*need validation_data"):
+        _fit([ModelCheckpoint(tmp_path / "best.npz"), Started()], epochs=2)
+    assert started == [] and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("path", ["ck-{epoch.npz", "ck-{loss:.3q}.npz", "ck-{}.npz", "ck-}.npz"])
+def test_model_checkpoint_refuses_a_malformed_path_pattern_at_once(path: str) -> None:
+    with pytest.raises(ValueError, match=r"ModelCheckpoint: path .* is not a valid pattern"):
+        ModelCheckpoint(path)
+
+
+def test_model_checkpoint_path_with_logged_keys_and_validation_saves(tmp_path: Path) -> None:
+    x, y = _data()
+    checkpoint = ModelCheckpoint(tmp_path / "ck-{epoch}-{val_loss:.3f}-{lr}.npz")
+    trainer = _fit([checkpoint], epochs=1, validation_data=(x, y))
+    (saved,) = tmp_path.iterdir()
+    assert saved.name == f"ck-1-{trainer.history['val_loss'][0]:.3f}-0.05.npz"
+
+
 # -- LearningRateScheduler -------------------------------------------------------------------------
 
 

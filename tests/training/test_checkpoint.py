@@ -4,6 +4,7 @@ run ends; a resume is all or nothing."""
 from __future__ import annotations
 
 import json
+import tracemalloc
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from minitorch_rnn.optim import Adam, ReduceLROnPlateau, StepLR
 from minitorch_rnn.training import (
     Callback,
     EarlyStopping,
+    History,
     LearningRateScheduler,
     ModelCheckpoint,
     Trainer,
@@ -228,3 +230,152 @@ def test_the_json_codec_round_trips_arrays_and_non_finite_floats() -> None:
     assert decoded["best"] == float("inf") and decoded["n"] == 4
     with pytest.raises(TypeError, match="cannot store a set"):
         checkpoint.to_json({"bad": {1, 2}})
+
+
+# -- hostile trainer state: checked before it is decoded -----------------------------------------
+
+
+def _checkpoint_with_trainer_state(tmp_path: Path, edit: Any) -> Path:
+    """A real resumable checkpoint whose JSON trainer state ``edit(state)`` changed in place."""
+    first, _ = _setup(seed=0)
+    _fit(first, epochs=2)
+    path = tmp_path / "edited.npz"
+    first.save_checkpoint(path)
+    with np.load(path) as archive:
+        entries = {key: archive[key] for key in archive.files}
+    meta = json.loads(str(entries["meta"]))
+    edit(meta["trainer"])
+    entries["meta"] = np.array(json.dumps(meta))
+    np.savez(path, **entries)
+    return path
+
+
+def _peak_memory_of(call: Any) -> int:
+    tracemalloc.start()
+    try:
+        call()
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+def _assert_resume_refused_changing_nothing(path: Path, message: str) -> None:
+    trainer, epochs = _setup(seed=5)
+    before = trainer.model.state_dict()
+    with pytest.raises(ValueError, match=message):
+        _fit(trainer, epochs=3, resume_from=path)
+    assert epochs.run == [] and trainer.completed_epochs == 0
+    for name, value in trainer.model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_an_array_of_a_huge_declared_dtype_is_refused_before_it_is_decoded(
+    tmp_path: Path,
+) -> None:
+    def huge(state: dict[str, Any]) -> None:
+        # three items of 400 MB each, were they decoded
+        state["callbacks"][0]["state"]["scheduler"]["last_epoch"] = {
+            "__ndarray__": ["a", "b", "c"],
+            "dtype": "S400000000",
+        }
+
+    path = _checkpoint_with_trainer_state(tmp_path, huge)
+    assert path.stat().st_size < 20_000
+    message = r"callbacks\[0\]\.state\.scheduler\.last_epoch: array dtype must be a plain number"
+    peak = _peak_memory_of(lambda: _assert_resume_refused_changing_nothing(path, message))
+    assert peak < 4 * 2**20
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda s: s["rng"]["state"].update(state={"__ndarray__": [1], "dtype": "q9"}),
+            r"rng\.state\.state: array dtype .* got 'q9'",
+        ),
+        (
+            lambda s: s["rng"]["state"].update(
+                state={"__ndarray__": [[1], [2, 3]], "dtype": "<u8"}
+            ),
+            r"rng\.state\.state: array data is not a rectangular",
+        ),
+        (
+            lambda s: s["callbacks"][1]["state"].update(best={"__float__": "abc"}),
+            r"callbacks\[1\]\.state\.best: a non-finite float must be",
+        ),
+        (
+            lambda s: s["callbacks"][1]["state"].pop("wait"),
+            r"callbacks\[1\] \(EarlyStopping\): the saved state lacks the field 'wait'",
+        ),
+        (
+            lambda s: s["history"]["loss"].append(0.5),
+            r"history\.loss has 3 entries for 2 completed epochs",
+        ),
+        (
+            lambda s: s["history"]["loss"].__setitem__(0, "1.5"),
+            r"history\.loss must be a list of numbers",
+        ),
+    ],
+    ids=["unknown-dtype", "ragged-array", "float-string", "missing-field", "long-history", "text"],
+)
+def test_a_malformed_trainer_state_is_a_value_error_naming_the_field(
+    tmp_path: Path, edit: Any, message: str
+) -> None:
+    _assert_resume_refused_changing_nothing(_checkpoint_with_trainer_state(tmp_path, edit), message)
+
+
+def test_a_history_longer_than_a_checkpoint_holds_is_refused_before_writing(
+    tmp_path: Path,
+) -> None:
+    trainer, _ = _setup(seed=0)
+    _fit(trainer, epochs=1)
+    path = tmp_path / "ckpt.npz"
+    trainer.save_checkpoint(path)
+    previous = path.read_bytes()
+    # four keys for 200k epochs: about 14 MB of JSON, over the 4 Mi characters load reads
+    trainer.history = History(
+        {key: [0.12345678] * 200_000 for key in ("loss", "accuracy", "val_loss", "lr")}
+    )
+    trainer.completed_epochs = 200_000
+    with pytest.raises(ValueError, match="characters"):
+        trainer.save_checkpoint(path)
+    assert path.read_bytes() == previous
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.npz"]
+
+
+# -- a resume is all or nothing across callbacks -------------------------------------------------
+
+
+class _FailsToLoad(Callback):
+    def state_dict(self) -> dict[str, Any]:
+        return {"ready": True}
+
+    def load_state_dict(self, state: Any) -> None:
+        raise RuntimeError("load_state_dict failed")
+
+
+def test_a_callback_failing_to_load_leaves_no_other_callbacks_loaded_state(
+    tmp_path: Path,
+) -> None:
+    pattern = str(tmp_path / "best.npz")
+    first, _ = _setup(seed=0, extra=(ModelCheckpoint(pattern), _FailsToLoad()))
+    _fit(first, epochs=3)
+
+    best = ModelCheckpoint(pattern)
+    trainer, epochs = _setup(seed=5, extra=(best, _FailsToLoad()))
+    scheduler_callback = trainer.callbacks[0]
+    assert isinstance(scheduler_callback, LearningRateScheduler)
+    scheduler = scheduler_callback.scheduler
+    lr_before = trainer.optimizer.lr
+    with pytest.raises(RuntimeError, match="load_state_dict failed"):
+        _fit(trainer, epochs=5, resume_from=pattern)
+    assert epochs.run == []
+    assert scheduler.last_epoch == 0 and trainer.optimizer.lr == lr_before
+    assert best.best == float("inf")
+    # the next fresh fit saves its best epochs as if the failed resume never happened
+    (tmp_path / "best.npz").unlink()
+    trainer.callbacks[-1] = _Epochs()
+    trainer.callbacks[-1].trainer = trainer
+    _fit(trainer, epochs=1)
+    assert (tmp_path / "best.npz").exists() and best.best < float("inf")
