@@ -361,7 +361,9 @@ def _worker_exception(error: Any, where: str) -> BaseException:
     cause = getattr(error, "cause", None)
     if not isinstance(cause, Exception):
         return WorkerError(f"{where.replace('see above', _first_line(error))}")
-    cause.add_note(where.replace(": see above", ""))
+    # what add_note does (Python 3.11+), spelled so that 3.10 accepts it too
+    notes = [*getattr(cause, "__notes__", []), where.replace(": see above", "")]
+    setattr(cause, "__notes__", notes)  # noqa: B010
     return cause
 
 

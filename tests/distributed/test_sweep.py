@@ -80,7 +80,8 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 def test_the_sweep_command_runs_a_tiny_grid_and_writes_the_table(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    output, plot = tmp_path / "table.csv", tmp_path / "table.png"
+    # the folder does not exist yet: the command creates it (``--output runs/subtract.csv``)
+    output, plot = tmp_path / "runs" / "table.csv", tmp_path / "table.png"
     has_matplotlib = importlib.util.find_spec("matplotlib") is not None
     code, out, err = _cli(
         capsys,
