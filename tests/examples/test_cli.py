@@ -279,3 +279,17 @@ def test_stdout_and_stderr_keep_their_order_when_redirected_together() -> None:
     lines = completed.stdout.splitlines()
     assert lines[0].startswith("10 pairs of 2-bit numbers"), lines[:3]
     assert lines[1].startswith("Epoch 1/2 - "), lines[:3]
+
+
+def test_the_checkpoints_the_readme_commands_write_are_ignored_by_git() -> None:
+    root = Path(__file__).resolve().parents[2]
+    if not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    checked = subprocess.run(
+        ["git", "check-ignore", "dinos.npz", "shakespeare.npz"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.stdout.split() == ["dinos.npz", "shakespeare.npz"]
