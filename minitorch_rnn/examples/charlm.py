@@ -94,7 +94,8 @@ def register(subparsers: Any) -> None:
 
 
 class PrintSample(Callback):
-    """Print a generated passage at the end of every epoch."""
+    """Print a generated passage at the end of every epoch (the ``charlm`` command's own
+    callback, not library API)."""
 
     def __init__(self, vocabulary: CharVocabulary, length: int, seed: int) -> None:
         super().__init__()

@@ -222,9 +222,9 @@ def check_output_file(path: str, what: str, suffixes: Sequence[str] = ()) -> Pat
     """
     target = Path(path)
     if suffixes and target.suffix.lower() not in suffixes:
-        raise CLIError(f"{what} file must end in {' or '.join(suffixes)}, got {path!r}")
+        raise CLIError(f"{what} must end in {' or '.join(suffixes)}, got {path!r}")
     if target.is_dir():
-        raise CLIError(f"{what} file {path!r} is a directory; give a file name")
+        raise CLIError(f"{what} {path!r} is a directory; give a file name")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():
@@ -234,24 +234,24 @@ def check_output_file(path: str, what: str, suffixes: Sequence[str] = ()) -> Pat
             with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".write-check-"):
                 pass
     except OSError as error:
-        raise CLIError(f"cannot write {what} file {path!r}: {error.strerror or error}") from None
+        raise CLIError(f"cannot write {what} {path!r}: {error.strerror or error}") from None
     return target
 
 
 def check_outputs(args: argparse.Namespace) -> None:
     """Fail fast on bad output paths, before any training time is spent."""
     if getattr(args, "history", None):
-        check_output_file(args.history, "history", (".json", ".csv"))
+        check_output_file(args.history, "history file", (".json", ".csv"))
     if getattr(args, "plot", None):
-        check_output_file(args.plot, "plot", (".png",))
+        check_output_file(args.plot, "plot file", (".png",))
         pyplot()  # a missing matplotlib is found now, not after the training
     if getattr(args, "save", None):
-        check_output_file(args.save, "checkpoint")
+        check_output_file(args.save, "checkpoint file")
 
 
 def write_history(history: Mapping[str, Sequence[float]], path: str) -> None:
     """Per-epoch values as JSON (a dict of lists) or CSV (one row per epoch)."""
-    target = check_output_file(path, "history", (".json", ".csv"))
+    target = check_output_file(path, "history file", (".json", ".csv"))
     columns = {key: [float(v) for v in values] for key, values in history.items()}
     if target.suffix.lower() == ".json":
         target.write_text(json.dumps(columns, indent=2) + "\n", encoding="utf-8")
@@ -279,7 +279,7 @@ def pyplot() -> Any:
 
 def plot_history(history: Mapping[str, Sequence[float]], path: str, title: str) -> None:
     """Draw every history curve (losses on one panel, other metrics on another) into a PNG."""
-    target = check_output_file(path, "plot", (".png",))
+    target = check_output_file(path, "plot file", (".png",))
     plt = pyplot()
     losses = {k: v for k, v in history.items() if k.endswith("loss")}
     others = {k: v for k, v in history.items() if not k.endswith("loss") and k != "lr"}
@@ -307,6 +307,7 @@ def finish(args: argparse.Namespace, history: Mapping[str, Sequence[float]], tit
         print(f"plot written to {args.plot}")
 
 
+# TODO(merge): use mt.callbacks.TimeBudget
 class TimeBudget(Callback):
     """Stop training at the end of the first epoch that ends past ``seconds`` of training
     (``--minutes``)."""
@@ -325,7 +326,11 @@ class TimeBudget(Callback):
 
 
 class BestCheckpoint(ModelCheckpoint):
-    """``ModelCheckpoint(path, monitor="val_loss")`` that remembers which epoch it kept."""
+    """``ModelCheckpoint(path, monitor="val_loss")`` that remembers which epoch it kept.
+
+    The command line's own callback (it words the message after Ctrl-C), not library API: a
+    program of yours uses :class:`~minitorch_rnn.training.callbacks.ModelCheckpoint`.
+    """
 
     def __init__(self, path: str, meta: Mapping[str, Any]) -> None:
         # ModelCheckpoint fills in {fields} of its path; a user's file name is taken literally

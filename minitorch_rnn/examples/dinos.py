@@ -107,7 +107,8 @@ def generate_names(
 
 
 class PrintSamples(Callback):
-    """Print a few generated names at the end of every epoch."""
+    """Print a few generated names at the end of every epoch (the ``dinos`` command's own
+    callback, not library API)."""
 
     def __init__(
         self, vocabulary: CharVocabulary, count: int, seed: int, temperature: float

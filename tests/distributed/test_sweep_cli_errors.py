@@ -21,7 +21,7 @@ HAS_RAY = importlib.util.find_spec("ray") is not None
         (["--seeds", "x"], "invalid int value"),
         (["--hidden", "4", "4"], "--hidden repeats a value"),
         (["--output", "table.txt"], "--output must end in .csv or .json"),
-        (["--plot", "missing-folder/plot.png"], "folder of"),
+        (["--plot", "/proc/missing-folder/plot.png"], "cannot write --plot"),
         (["--bits", "11"], "--bits must be between 1 and 10"),
         (["--nonlinearity", "softplus"], "invalid choice"),
         pytest.param(
