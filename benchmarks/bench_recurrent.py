@@ -28,12 +28,6 @@ import numpy as np
 import minitorch_rnn as mt
 from minitorch_rnn import module as mt_module
 
-CELLS: dict[str, Callable[..., mt.RecurrentCell]] = {
-    "rnn": lambda i, h, dtype: mt.RNNCell(i, h, seed=0, dtype=dtype),
-    "gru": lambda i, h, dtype: mt.GRUCell(i, h, seed=0, dtype=dtype),
-    "lstm": lambda i, h, dtype: mt.LSTMCell(i, h, seed=0, dtype=dtype),
-}
-
 
 def median_seconds(fn: Callable[[], object], repeats: int, min_time: float = 0.3) -> float:
     """Median wall time of one call of ``fn`` over ``repeats`` timed blocks of >= ``min_time`` s."""
@@ -81,7 +75,7 @@ def bench_cell(
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, steps, inputs)).astype(dtype)
     grad = rng.standard_normal((batch, steps, hidden)).astype(dtype)
-    unroll = mt.Unroll(CELLS[name](inputs, hidden, dtype))
+    unroll = mt.Unroll(mt.recurrent.make_cell(name, inputs, hidden, seed=0, dtype=dtype))
 
     def inference() -> None:
         unroll.eval()

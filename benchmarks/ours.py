@@ -21,15 +21,13 @@ def build_model(cell: str, shape: Shape, seed: int = 0) -> mt.Sequential:
 
     The GRU uses ``reset_after=True``, PyTorch's form, so both frameworks do the same arithmetic.
     """
-    cells = {
-        "rnn": lambda: mt.RNNCell(VOCAB, shape.hidden, seed=seed, dtype=shape.dtype),
-        "gru": lambda: mt.GRUCell(VOCAB, shape.hidden, seed=seed, dtype=shape.dtype),
-        "lstm": lambda: mt.LSTMCell(VOCAB, shape.hidden, seed=seed, dtype=shape.dtype),
-    }
-    if cell not in cells:
-        raise ValueError(f"build_model: cell must be one of {sorted(cells)}, got {cell!r}")
+    if cell not in mt.recurrent.cell_names():
+        raise ValueError(
+            f"build_model: cell must be one of {', '.join(mt.recurrent.cell_names())}, got {cell!r}"
+        )
+    recurrent = mt.recurrent.make_cell(cell, VOCAB, shape.hidden, seed=seed, dtype=shape.dtype)
     head = mt.Dense(shape.hidden, VOCAB, seed=seed + 1, dtype=shape.dtype)
-    return mt.Sequential(mt.Unroll(cells[cell]()), head)
+    return mt.Sequential(mt.Unroll(recurrent), head)
 
 
 def ours_workload(model: mt.Sequential, batch: Batch) -> Workload:

@@ -6,7 +6,7 @@ SGD), it times a training step and an inference forward of
 
 - ours: ``Sequential(Unroll(cell), Dense)`` + ``CrossEntropyLoss`` + ``optim.SGD``;
 - PyTorch CPU (when ``import torch`` works), on two threads, with the same weights;
-- the seed-style reference (:mod:`benchmarks.seed_reference`: the source documents' per-sample
+- the seed-style reference (:mod:`benchmarks.seed_reference`: textbook per-sample
   code, float64), on one sample of a few steps,
 
 interleaved round by round, and reports tokens/second, the median (min, max) of per-round ratios,

@@ -1,11 +1,11 @@
-r"""The source documents' way of writing an RNN, GRU and LSTM — the slow baseline we measure against.
+r"""The textbook way of writing an RNN, GRU and LSTM — the slow baseline we measure against.
 
 This is deliberately *not* how the framework computes: it follows the per-sample equations of the
-source documents (``/work/shared/seeds/000_*.txt`` for the RNN and its softmax head, ``002_*.txt``
-for the LSTM cell, ``004_*.txt`` for the GRU) the way their code does — one sample at a time,
+classic step-by-step course notebooks (the Elman RNN with its softmax head, the LSTM cell of
+Hochreiter & Schmidhuber, the GRU of Cho et al.) the way such code does — one sample at a time,
 column vectors, a Python loop over time, separate matrices per gate, fresh arrays for every
 intermediate, float64 — so that "ours / seed-style" measures what vectorising buys. The names
-(``Wax``, ``Wf``, ``dWf``, ``da_next``, ...) are the documents' notation on purpose.
+(``Wax``, ``Wf``, ``dWf``, ``da_next``, ...) are the textbook notation on purpose.
 
 Equations (column vectors; :math:`x^{<t>}` one-hot of the input symbol):
 
@@ -279,18 +279,18 @@ def update_parameters(parameters: Parameters, gradients: Parameters, lr: float) 
 def train_on_sample(
     kind: str, parameters: Parameters, X: Sequence[int], Y: Sequence[int], lr: float
 ) -> float:
-    """One training step on one sample (the documents update after every sequence)."""
+    """One training step on one sample (the textbook code updates after every sequence)."""
     loss, gradients = sequence_loss_and_gradients(kind, parameters, X, Y)
     update_parameters(parameters, gradients, lr)
     return loss
 
 
 def parameters_from_model(kind: str, model: mt.Sequential) -> Parameters:
-    """The documents' parameters equal to ``Sequential(Unroll(cell), Dense)``'s, in float64.
+    """The textbook parameters equal to ``Sequential(Unroll(cell), Dense)``'s, in float64.
 
     Our cells keep PyTorch's fused layout (``weight_ih`` rows in gate order, two biases); the
-    documents keep one matrix per gate, over ``[a_prev; x]`` for the LSTM, and one bias. A GRU
-    must have ``reset_after=False``, the documents' form.
+    textbook cells keep one matrix per gate, over ``[a_prev; x]`` for the LSTM, and one bias. A GRU
+    must have ``reset_after=False``, the textbook form.
     """
     unroll, dense = model[0], model[1]
     if not isinstance(unroll, mt.Unroll) or not isinstance(dense, mt.Dense):
@@ -300,7 +300,7 @@ def parameters_from_model(kind: str, model: mt.Sequential) -> Parameters:
     w_ih = cell.weight_ih.data.astype(np.float64)
     w_hh = cell.weight_hh.data.astype(np.float64)
     if cell.bias_ih is None or cell.bias_hh is None or dense.bias is None:
-        raise ValueError("parameters_from_model: the documents' cells and head have biases")
+        raise ValueError("parameters_from_model: the textbook cells and head have biases")
     bias = (cell.bias_ih.data + cell.bias_hh.data).astype(np.float64)[:, None]
 
     def rows(gate: int) -> slice:
@@ -315,7 +315,7 @@ def parameters_from_model(kind: str, model: mt.Sequential) -> Parameters:
             parameters["b" + name] = bias[rows(gate)]
     elif kind == "gru":
         if not isinstance(cell, mt.GRUCell) or cell.reset_after:
-            raise ValueError("parameters_from_model: the documents' GRU needs reset_after=False")
+            raise ValueError("parameters_from_model: the textbook GRU needs reset_after=False")
         parameters = {}
         for name, gate in (("r", 0), ("z", 1), ("h", 2)):  # PyTorch order r, z, n
             parameters["U" + name] = w_ih[rows(gate)]

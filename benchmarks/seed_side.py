@@ -10,7 +10,7 @@ each is page-faulted in again (about 400 faults per token for an LSTM at hidden 
 process has freed multi-MiB arrays — as the batched frameworks do every step — glibc raises its
 ``mmap`` threshold and keeps such blocks on the heap, and the seed-style code runs 2-4x faster.
 Hence two figures: interleaved in the benchmark process (:func:`seed_workload`, its best case) and
-alone in a fresh process (:func:`fresh_process_tokens_per_s`, as the documents' code runs on its
+alone in a fresh process (:func:`fresh_process_tokens_per_s`, as textbook code runs on its
 own).
 """
 

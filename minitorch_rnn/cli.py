@@ -10,8 +10,9 @@ import argparse
 import contextlib
 import io
 import os
+import re
 import sys
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from .examples import adding, charlm, dinos, gradflow, sample, sentiment, subtract, sweep
 from .examples.common import CLIError, Interrupted
@@ -20,10 +21,18 @@ PROG = "minitorch-rnn"
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors."""
+    """argparse with one-line errors and plain-text help."""
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def format_help(self) -> str:
+        # the descriptions are the modules' docstrings, written for the API pages: their reST
+        # literals (``name``) read as plain names on a terminal
+        return _REST_LITERAL.sub(r"\1", super().format_help())
+
+
+_REST_LITERAL = re.compile(r"``([^`]+)``")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
+    _line_buffered(sys.stdout)
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -63,6 +73,15 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (``... | head -1``): stop quietly, as Unix tools do.
         _silence_stdout()
         return 141  # 128 + SIGPIPE, what a shell reports for a tool ended by a closed pipe
+
+
+def _line_buffered(stream: Any) -> None:
+    """Write ``stream`` line by line, so that redirected (``> log 2>&1``) stdout and stderr
+    (progress lines, warnings) interleave in the order they were printed."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if callable(reconfigure):
+        with contextlib.suppress(ValueError, io.UnsupportedOperation):
+            reconfigure(line_buffering=True)
 
 
 def _silence_stdout() -> None:

@@ -58,7 +58,11 @@ def next_token_distribution(
 
     ``temperature`` < 1 sharpens, > 1 flattens; ``top_k`` keeps only the k most likely tokens.
     """
-    scaled = logits.astype(np.float64) / temperature
+    # shift before dividing: the largest logit becomes 0, so a tiny temperature sends the others
+    # to -inf (greedy choice) instead of making inf - inf = NaN
+    logits = logits.astype(np.float64)
+    with np.errstate(over="ignore"):  # an overflow to -inf is the intended limit
+        scaled = (logits - logits.max()) / temperature
     if top_k is not None and top_k < scaled.size:
         threshold = np.partition(scaled, -top_k)[-top_k]
         scaled = np.where(scaled >= threshold, scaled, -np.inf)

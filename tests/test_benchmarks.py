@@ -119,9 +119,9 @@ def test_torch_side_computes_the_same_loss_as_ours_from_the_same_weights() -> No
 
 
 def _document_gradients(kind: str, model: mt.Sequential) -> dict[str, np.ndarray]:
-    """Our gradients in the documents' layout: convert a copy whose weights are the gradients.
+    """Our gradients in the textbook layout: convert a copy whose weights are the gradients.
 
-    The documents have one bias where we have two whose sum acts, so the gradient of that bias
+    The textbook cells have one bias where we have two whose sum acts, so the gradient of that bias
     equals the gradient of either of ours: zero ``bias_hh`` before the conversion sums them.
     """
     for parameter in model.parameters():
@@ -149,7 +149,7 @@ def test_seed_reference_loss_and_gradients_equal_the_frameworks(kind: str) -> No
     parameters = seed_reference.parameters_from_model(kind, model)
     loss, gradients = seed_reference.sequence_loss_and_gradients(kind, parameters, inputs, targets)
 
-    criterion = mt.CrossEntropyLoss(reduction="sum")  # the documents sum the loss over time
+    criterion = mt.CrossEntropyLoss(reduction="sum")  # the textbook code sums the loss over time
     one_hot = np.eye(VOCAB)[ids[None, :-1]]
     our_loss = criterion.forward(model.forward(one_hot), ids[None, 1:])
     model.backward(criterion.backward())

@@ -321,6 +321,8 @@ class RayStrategy:
             remaining = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             try:
                 results.append(ray.get(ref, timeout=remaining))
+            except ray.exceptions.RayTaskError as error:
+                raise _worker_exception(error, self._failure(rank, "raised", "see above")) from None
             except ray.exceptions.RayActorError as error:
                 raise WorkerError(self._failure(rank, "died", _first_line(error))) from error
             except ray.exceptions.GetTimeoutError as error:
@@ -350,6 +352,18 @@ def _first_axis(array: np.ndarray, name: str) -> int:
     if array.ndim < 1:
         raise ValueError(f"{_OWNER}: {name} needs a first (sample) axis to split, got a scalar")
     return int(array.shape[0])
+
+
+def _worker_exception(error: Any, where: str) -> BaseException:
+    """The exception a worker raised, as the worker raised it (its class and message first),
+    with a note saying where; Ray's wrapper, with its remote traceback, is left out."""
+    cause = getattr(error, "cause", None)
+    if not isinstance(cause, Exception):
+        return WorkerError(f"{where.replace('see above', _first_line(error))}")
+    # what add_note does (Python 3.11+), spelled so that 3.10 accepts it too
+    notes = [*getattr(cause, "__notes__", []), where.replace(": see above", "")]
+    setattr(cause, "__notes__", notes)  # noqa: B010
+    return cause
 
 
 def _first_line(error: BaseException) -> str:

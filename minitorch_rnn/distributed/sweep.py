@@ -32,7 +32,7 @@ def sweep(
     grid: Mapping[str, Sequence[Any]],
     seeds: Sequence[int] = (0,),
     *,
-    workers: int | None = None,
+    num_workers: int | None = None,
     address: str | None = None,
     cpus_per_trial: float = 1.0,
 ) -> list[dict[str, Any]]:
@@ -49,7 +49,7 @@ def sweep(
         The values of each hyper-parameter; the sweep covers their Cartesian product.
     seeds : sequence of int
         Every grid point runs once per seed.
-    workers : int, optional
+    num_workers : int, optional
         Trials running at the same time; default: as many as the Ray cluster has CPUs (divided by
         ``cpus_per_trial``).
     address : str, optional
@@ -74,14 +74,14 @@ def sweep(
     --------
     >>> def trial(config):  # doctest: +SKIP
     ...     return {"score": config["width"] * 10 + config["seed"]}
-    >>> sweep(trial, {"width": [1, 2]}, seeds=[0, 1], workers=2)  # doctest: +SKIP
+    >>> sweep(trial, {"width": [1, 2]}, seeds=[0, 1], num_workers=2)  # doctest: +SKIP
     [{'width': 1, 'seed': 0, 'score': 10}, {'width': 1, 'seed': 1, 'score': 11}, ...]
     """
     points = _grid_points(grid, seeds)
     if not callable(trial):
         raise TypeError(f"{_OWNER}: trial must be callable, got {type(trial).__name__}")
-    if workers is not None:
-        workers = check_size(workers, _OWNER, "workers")
+    if num_workers is not None:
+        num_workers = check_size(num_workers, _OWNER, "num_workers")
     if not isinstance(cpus_per_trial, (int, float)) or not (
         math.isfinite(cpus_per_trial) and cpus_per_trial > 0
     ):
@@ -99,7 +99,7 @@ def sweep(
             param_space=param_space,
             # reuse_actors: one process serves trial after trial, instead of paying a process
             # start and the imports for each (seconds per trial on a busy machine)
-            tune_config=tune.TuneConfig(max_concurrent_trials=workers, reuse_actors=True),
+            tune_config=tune.TuneConfig(max_concurrent_trials=num_workers, reuse_actors=True),
             run_config=tune.RunConfig(storage_path=storage, name="sweep", verbose=0),
         )
         results = tuner.fit()

@@ -14,12 +14,12 @@ from ..init import as_generator
 from ..layers.dense import Dense
 from ..layers.embedding import Embedding
 from ..module import Sequential
-from ..recurrent.stacked import GRU, LSTM, RNN, RecurrentStack
+from ..recurrent.registry import cell_names, resolve_cell
+from ..recurrent.stacked import RecurrentStack
 
 __all__ = ["ARCHITECTURE_KEYS", "CharModelSpec", "build_char_model"]
 
 ARCHITECTURE_KEYS = ("vocabulary", "embedding_dim", "cell", "hidden", "layers", "dropout")
-CELLS = ("rnn", "gru", "lstm")
 APPS = ("dinos", "charlm")
 
 
@@ -33,23 +33,19 @@ def build_char_model(
     stateful: bool = False,
     seed: Any = 0,
 ) -> Sequential:
-    """Build the character model; ``cell`` is "rnn", "gru" or "lstm" (forget-gate bias 1)."""
+    """Build the character model; ``cell`` is a registered name (``mt.recurrent.cell_names()``)."""
     rng = as_generator(seed)
-    options: dict[str, Any] = {
-        "num_layers": layers,
-        "dropout": dropout,
-        "stateful": stateful,
-        "seed": rng,
-    }
-    stack: RecurrentStack
-    if cell == "rnn":
-        stack = RNN(embedding_dim, hidden, **options)
-    elif cell == "gru":
-        stack = GRU(embedding_dim, hidden, **options)
-    elif cell == "lstm":
-        stack = LSTM(embedding_dim, hidden, forget_bias=1.0, **options)
-    else:
-        raise ValueError(f"unknown cell {cell!r}; choose rnn, gru or lstm")
+    cell_class, cell_defaults = resolve_cell(cell)
+    stack = RecurrentStack(
+        cell_class,
+        embedding_dim,
+        hidden,
+        num_layers=layers,
+        dropout=dropout,
+        stateful=stateful,
+        seed=rng,
+        **cell_defaults,
+    )
     return Sequential(
         Embedding(vocabulary_size, embedding_dim, seed=rng),
         stack,
@@ -98,8 +94,10 @@ class CharModelSpec:
             raise ValueError("meta 'vocabulary' repeats a character")
         sizes = {key: _positive_int(meta, key) for key in ("embedding_dim", "hidden", "layers")}
         cell = meta["cell"]
-        if cell not in CELLS:
-            raise ValueError(f"meta 'cell' must be one of {', '.join(CELLS)}, got {_short(cell)}")
+        if cell not in cell_names():
+            raise ValueError(
+                f"meta 'cell' must be one of {', '.join(cell_names())}, got {_short(cell)}"
+            )
         dropout = meta["dropout"]
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
             raise ValueError(f"meta 'dropout' must be a number, got {_short(dropout)}")

@@ -5,7 +5,9 @@ characters; the recurrent layers are stateful, so the state flows across chunks 
 stop at chunk boundaries (truncated backpropagation through time). The last ``--val-share`` of the
 text is held out; validation loss and bits per character are reported every epoch, a sample is
 printed every epoch, and the best model (lowest validation loss) is kept at ``--save``, also on
-Ctrl-C.
+Ctrl-C. With ``--minutes``, training goes on until the time budget ends (no epoch cap unless
+``--epochs`` is given); the run ends with the weights of the best held-out epoch and reports its
+nats and bits per character on the held-out text.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,12 +25,12 @@ from ..generate import sample
 from ..losses import CrossEntropyLoss
 from ..optim import Adam
 from ..training import StreamLoader, Trainer
-from ..training.callbacks import Callback
+from ..training.callbacks import Callback, EarlyStopping, TimeBudget
+from ..training.progress import UNTIL_STOPPED
 from .char_model import build_char_model
 from .common import (
     BestCheckpoint,
     CLIError,
-    TimeBudget,
     add_common_arguments,
     check_outputs,
     finish,
@@ -40,6 +41,8 @@ from .common import (
     positive_int,
     show_summary,
 )
+
+DEFAULT_EPOCHS = 20
 
 
 def register(subparsers: Any) -> None:
@@ -59,26 +62,39 @@ def register(subparsers: Any) -> None:
         "--seq-len", type=positive_int, default=100, help="BPTT chunk length (default 100)"
     )
     parser.add_argument(
-        "--val-share", type=float, default=0.05, help="held-out tail share (default 0.05)"
+        "--val-share", type=float, default=0.1, help="held-out tail share (default 0.1)"
     )
     parser.add_argument(
-        "--clip-norm", type=positive_float, default=5.0, help="global gradient norm clip"
+        "--max-chars",
+        type=positive_int,
+        default=None,
+        help="read only the first N characters of the file",
     )
     parser.add_argument(
-        "--max-chars", type=positive_int, default=None, help="use only the first N chars"
-    )
-    parser.add_argument(
-        "--minutes", type=positive_float, default=None, help="stop after this much training time"
+        "--minutes",
+        type=positive_float,
+        default=None,
+        help="train until this much time has passed (no epoch cap unless --epochs is given)",
     )
     parser.add_argument(
         "--sample-length", type=non_negative_int, default=200, help="characters per epoch sample"
     )
-    add_common_arguments(parser, cell="lstm", hidden=256, epochs=20, lr=0.002, batch_size=64)
+    add_common_arguments(
+        parser,
+        cell="lstm",
+        hidden=256,
+        epochs=None,
+        epochs_help=f"epochs (default {DEFAULT_EPOCHS}; with --minutes, no cap)",
+        lr=0.002,
+        batch_size=64,
+        clip_norm=5.0,
+    )
     parser.set_defaults(func=run)
 
 
 class PrintSample(Callback):
-    """Print a generated passage at the end of every epoch."""
+    """Print a generated passage at the end of every epoch (the ``charlm`` command's own
+    callback, not library API)."""
 
     def __init__(self, vocabulary: CharVocabulary, length: int, seed: int) -> None:
         super().__init__()
@@ -93,14 +109,22 @@ class PrintSample(Callback):
 
 
 def read_text(path: str, max_chars: int | None) -> str:
+    """The text of ``path``; with ``max_chars``, only that many characters are read."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read(max_chars if max_chars else -1)
     except (OSError, UnicodeDecodeError) as error:
         raise CLIError(f"cannot read text from {path!r}: {error}") from None
-    text = text[:max_chars] if max_chars else text
     if len(text) < 100:
         raise CLIError(f"{path!r} holds {plural(len(text), 'character')}; need at least 100")
     return text
+
+
+def epochs_to_run(args: argparse.Namespace) -> int:
+    """``--epochs`` if given; else no cap under ``--minutes``, else the default count."""
+    if args.epochs is not None:
+        return int(args.epochs)
+    return UNTIL_STOPPED if args.minutes else DEFAULT_EPOCHS
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,7 +162,11 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     show_summary(args, model, (args.batch_size, args.seq_len))
-    callbacks: list[Callback] = [PrintSample(vocabulary, args.sample_length, args.seed)]
+    callbacks: list[Callback] = [
+        PrintSample(vocabulary, args.sample_length, args.seed),
+        # the model that ends the run is that of the best held-out epoch, however long it ran
+        EarlyStopping(monitor="val_loss", patience=UNTIL_STOPPED, restore_best_weights=True),
+    ]
     if args.minutes:
         callbacks.append(TimeBudget(60.0 * args.minutes))
     checkpoint = None
@@ -159,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
         CrossEntropyLoss(),
         Adam(model.parameters(), lr=args.lr),
         metrics=("bits_per_char",),
+        clip_value=args.clip,
         clip_norm=args.clip_norm,
         callbacks=callbacks,
         seed=args.seed,
@@ -167,16 +196,17 @@ def run(args: argparse.Namespace) -> int:
     with keeping_the_best_on_interrupt(checkpoint):
         history = trainer.fit(
             train_loader,
-            epochs=args.epochs,
+            epochs=epochs_to_run(args),
             validation_data=val_loader,
             progress=not args.no_progress,
         )
     minutes = (time.perf_counter() - start) / 60
     best = int(np.argmin(history["val_loss"]))
+    nats = float(history["val_loss"][best])
     print(
-        f"best validation loss {history['val_loss'][best]:.4f} nats/char "
-        f"({history['val_loss'][best] / math.log(2):.3f} bits) at epoch {best + 1}; "
-        f"{plural(len(history['loss']), 'epoch')} in {minutes:.1f} min"
+        f"best validation loss {nats:.4f} nats/char ({nats / math.log(2):.4f} bits/char) on the "
+        f"held-out {args.val_share:.0%} of the text ({len(val_ids):,} characters) at epoch "
+        f"{best + 1} of {len(history['loss'])}, whose weights are kept; {minutes:.1f} min"
     )
     if args.save:
         print(f"best model kept at {args.save}")

@@ -7,7 +7,7 @@ import csv
 import json
 import math
 import os
-import time
+import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..recurrent.cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
-from ..training.callbacks import Callback, ModelCheckpoint
+from ..recurrent.cell import RecurrentCell
+from ..recurrent.registry import cell_names, resolve_cell
+from ..training.callbacks import ModelCheckpoint
 
 __all__ = [
     "BestCheckpoint",
@@ -31,9 +32,6 @@ __all__ = [
     "positive_int",
     "write_history",
 ]
-
-CELL_TYPES = ("rnn", "gru", "lstm")
-
 
 PLOT_INSTALL_HINT = "pip install 'minitorch_rnn[plot]' (or pip install matplotlib)"
 
@@ -87,23 +85,54 @@ def add_common_arguments(
     *,
     cell: str,
     hidden: int,
-    epochs: int,
+    epochs: int | None,
     lr: float,
     batch_size: int,
+    clip: float | None = None,
+    clip_norm: float | None = None,
+    epochs_help: str | None = None,
 ) -> None:
     """The options every training application has, with its own defaults."""
     group = parser.add_argument_group("training")
+    add_model_arguments(group, cell=cell, hidden=hidden)
+    epochs_help = epochs_help or f"epochs (default {epochs})"
+    group.add_argument("--epochs", type=positive_int, default=epochs, help=epochs_help)
+    add_optimiser_arguments(group, lr=lr, batch_size=batch_size, clip=clip, clip_norm=clip_norm)
+    add_output_arguments(group)
+
+
+def add_model_arguments(group: Any, *, cell: str, hidden: int) -> None:
+    """``--cell`` (any registered cell) and ``--hidden``."""
     group.add_argument(
-        "--cell", choices=CELL_TYPES, default=cell, help=f"recurrent cell (default {cell})"
+        "--cell",
+        type=cell_option,
+        default=cell,
+        metavar="CELL",
+        help=f"a registered recurrent cell: {', '.join(cell_names())} (default {cell})",
     )
     group.add_argument(
         "--hidden", type=positive_int, default=hidden, help=f"hidden units (default {hidden})"
     )
+
+
+def add_optimiser_arguments(
+    group: Any,
+    *,
+    lr: float | None,
+    batch_size: int,
+    clip: float | None = None,
+    clip_norm: float | None = None,
+    tuned: str = "none",
+) -> None:
+    """``--lr``, ``--batch-size``, ``--seed`` and the two clips.
+
+    ``--clip`` means the same in every subcommand: the elementwise clip of each gradient entry
+    to ``[-clip, clip]`` (the Trainer's ``clip_value``); ``--clip-norm`` is the global gradient
+    norm clip (the Trainer's ``clip_norm``). ``tuned`` names the default of an option left at
+    ``None`` ("per cell" in ``adding``).
+    """
     group.add_argument(
-        "--epochs", type=positive_int, default=epochs, help=f"epochs (default {epochs})"
-    )
-    group.add_argument(
-        "--lr", type=positive_float, default=lr, help=f"Adam learning rate (default {lr})"
+        "--lr", type=positive_float, default=lr, help=f"Adam learning rate (default {lr or tuned})"
     )
     group.add_argument(
         "--batch-size",
@@ -111,7 +140,25 @@ def add_common_arguments(
         default=batch_size,
         help=f"batch size (default {batch_size})",
     )
+    group.add_argument(
+        "--clip",
+        type=positive_float,
+        default=clip,
+        metavar="VALUE",
+        help=f"clip every gradient entry to [-VALUE, VALUE] (default {clip or 'none'})",
+    )
+    group.add_argument(
+        "--clip-norm",
+        type=positive_float,
+        default=clip_norm,
+        metavar="NORM",
+        help=f"rescale the gradients to a global norm of at most NORM (default {clip_norm or tuned})",
+    )
     group.add_argument("--seed", type=non_negative_int, default=0, help="random seed (default 0)")
+
+
+def add_output_arguments(group: Any) -> None:
+    """``--save``, ``--history``, ``--plot``, ``--no-progress`` and ``--summary``."""
     group.add_argument(
         "--save", metavar="CKPT", help="write the trained model to this .npz checkpoint"
     )
@@ -140,40 +187,70 @@ def show_summary(args: argparse.Namespace, model: Any, input_shape: tuple[int, .
         print(summary(model, input_shape))
 
 
-def make_cell(kind: str, input_size: int, hidden_size: int, seed: Any) -> RecurrentCell:
-    """A cell by name: "rnn" (tanh), "gru" or "lstm" (forget-gate bias 1)."""
-    if kind == "rnn":
-        return RNNCell(input_size, hidden_size, seed=seed)
-    if kind == "gru":
-        return GRUCell(input_size, hidden_size, seed=seed)
-    if kind == "lstm":
-        return LSTMCell(input_size, hidden_size, forget_bias=1.0, seed=seed)
-    raise CLIError(f"unknown cell {kind!r}; choose one of {', '.join(CELL_TYPES)}")
+def cell_option(text: str) -> str:
+    """argparse type of ``--cell``: a name of :func:`~minitorch_rnn.recurrent.cell_names`.
+
+    Checked when the command line is read, not when the parser is built, so that a cell a user
+    registers (``mt.recurrent.register_cell``) before calling :func:`minitorch_rnn.cli.main` is
+    accepted by every training subcommand.
+    """
+    if text not in cell_names():
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {text!r} (choose from {', '.join(cell_names())})"
+        )
+    return text
 
 
-def _check_output_path(path: str, suffixes: Sequence[str], what: str) -> Path:
+def make_cell(
+    name: str, input_size: int, hidden_size: int, seed: Any, **options: Any
+) -> RecurrentCell:
+    """The cell registered as ``name`` (``mt.recurrent.make_cell``), a CLIError if unknown."""
+    try:
+        cell_class, defaults = resolve_cell(name)
+    except ValueError as error:
+        raise CLIError(str(error)) from None
+    return cell_class(input_size, hidden_size, seed=seed, **{**defaults, **options})
+
+
+def check_output_file(path: str, what: str, suffixes: Sequence[str] = ()) -> Path:
+    """Refuse an output path that cannot be written, before any training time is spent.
+
+    The folder is created if missing (as a user of ``--save runs/model.npz`` expects), and a
+    probe file is written and removed there, so a directory, a read-only place or ``/proc`` is
+    refused now with one line instead of a traceback after the training.
+    """
     target = Path(path)
-    if target.suffix.lower() not in suffixes:
-        raise CLIError(f"{what} file must end in {' or '.join(suffixes)}, got {path!r}")
-    if not target.parent.exists():
-        raise CLIError(f"folder of {what} file {path!r} does not exist")
+    if suffixes and target.suffix.lower() not in suffixes:
+        raise CLIError(f"{what} must end in {' or '.join(suffixes)}, got {path!r}")
+    if target.is_dir():
+        raise CLIError(f"{what} {path!r} is a directory; give a file name")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():
+            with target.open("ab"):  # appending changes nothing yet proves the file writable
+                pass
+        else:
+            with tempfile.NamedTemporaryFile(dir=target.parent, prefix=".write-check-"):
+                pass
+    except OSError as error:
+        raise CLIError(f"cannot write {what} {path!r}: {error.strerror or error}") from None
     return target
 
 
 def check_outputs(args: argparse.Namespace) -> None:
     """Fail fast on bad output paths, before any training time is spent."""
     if getattr(args, "history", None):
-        _check_output_path(args.history, (".json", ".csv"), "history")
+        check_output_file(args.history, "history file", (".json", ".csv"))
     if getattr(args, "plot", None):
-        _check_output_path(args.plot, (".png",), "plot")
+        check_output_file(args.plot, "plot file", (".png",))
         pyplot()  # a missing matplotlib is found now, not after the training
-    if getattr(args, "save", None) and not Path(args.save).resolve().parent.exists():
-        raise CLIError(f"folder of checkpoint {args.save!r} does not exist")
+    if getattr(args, "save", None):
+        check_output_file(args.save, "checkpoint file")
 
 
 def write_history(history: Mapping[str, Sequence[float]], path: str) -> None:
     """Per-epoch values as JSON (a dict of lists) or CSV (one row per epoch)."""
-    target = _check_output_path(path, (".json", ".csv"), "history")
+    target = check_output_file(path, "history file", (".json", ".csv"))
     columns = {key: [float(v) for v in values] for key, values in history.items()}
     if target.suffix.lower() == ".json":
         target.write_text(json.dumps(columns, indent=2) + "\n", encoding="utf-8")
@@ -201,7 +278,7 @@ def pyplot() -> Any:
 
 def plot_history(history: Mapping[str, Sequence[float]], path: str, title: str) -> None:
     """Draw every history curve (losses on one panel, other metrics on another) into a PNG."""
-    target = _check_output_path(path, (".png",), "plot")
+    target = check_output_file(path, "plot file", (".png",))
     plt = pyplot()
     losses = {k: v for k, v in history.items() if k.endswith("loss")}
     others = {k: v for k, v in history.items() if not k.endswith("loss") and k != "lr"}
@@ -229,25 +306,12 @@ def finish(args: argparse.Namespace, history: Mapping[str, Sequence[float]], tit
         print(f"plot written to {args.plot}")
 
 
-class TimeBudget(Callback):
-    """Stop training at the end of the first epoch that ends past ``seconds`` of training
-    (``--minutes``)."""
-
-    def __init__(self, seconds: float) -> None:
-        super().__init__()
-        self.seconds = seconds
-        self.start = 0.0
-
-    def on_train_begin(self, logs: dict[str, Any]) -> None:
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any]) -> None:
-        if time.perf_counter() - self.start >= self.seconds:
-            self.trainer.stop_training = True
-
-
 class BestCheckpoint(ModelCheckpoint):
-    """``ModelCheckpoint(path, monitor="val_loss")`` that remembers which epoch it kept."""
+    """``ModelCheckpoint(path, monitor="val_loss")`` that remembers which epoch it kept.
+
+    The command line's own callback (it words the message after Ctrl-C), not library API: a
+    program of yours uses :class:`~minitorch_rnn.training.callbacks.ModelCheckpoint`.
+    """
 
     def __init__(self, path: str, meta: Mapping[str, Any]) -> None:
         # ModelCheckpoint fills in {fields} of its path; a user's file name is taken literally

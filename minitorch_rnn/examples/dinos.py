@@ -31,6 +31,7 @@ from ..optim import Adam
 from ..serialization import save
 from ..training import Trainer
 from ..training.callbacks import Callback, EarlyStopping
+from ..validation import check_lengths, time_mask
 from .char_model import build_char_model
 from .common import (
     BestCheckpoint,
@@ -46,7 +47,7 @@ from .common import (
     show_summary,
 )
 
-MAX_NAME_LENGTH = 50  # the source documents stop a sample at 50 characters
+MAX_NAME_LENGTH = 50  # as in the classic dinosaur-name exercise, a sample stops at 50 characters
 
 
 def register(subparsers: Any) -> None:
@@ -66,13 +67,10 @@ def register(subparsers: Any) -> None:
         "--holdout", type=float, default=0.1, help="share of names held out (default 0.1)"
     )
     parser.add_argument(
-        "--clip", type=positive_float, default=5.0, help="elementwise gradient clip (default 5)"
-    )
-    parser.add_argument(
         "--samples",
         type=non_negative_int,
         default=3,
-        help="names printed after each epoch (default 3)",
+        help="names printed after each epoch (default 3); 0 prints no names, not even the final 10",
     )
     parser.add_argument(
         "--temperature", type=positive_float, default=1.0, help="sampling temperature"
@@ -83,7 +81,9 @@ def register(subparsers: Any) -> None:
         default=5,
         help="epochs without held-out gain before stopping",
     )
-    add_common_arguments(parser, cell="rnn", hidden=128, epochs=30, lr=0.005, batch_size=32)
+    add_common_arguments(
+        parser, cell="rnn", hidden=128, epochs=30, lr=0.005, batch_size=32, clip=5.0
+    )
     parser.set_defaults(func=run)
 
 
@@ -107,7 +107,8 @@ def generate_names(
 
 
 class PrintSamples(Callback):
-    """Print a few generated names at the end of every epoch."""
+    """Print a few generated names at the end of every epoch (the ``dinos`` command's own
+    callback, not library API)."""
 
     def __init__(
         self, vocabulary: CharVocabulary, count: int, seed: int, temperature: float
@@ -132,13 +133,14 @@ def held_out_cross_entropy(
     model: Module, x: np.ndarray, y: np.ndarray, lengths: np.ndarray
 ) -> float:
     """Mean cross-entropy per character (nats) of ``model`` on padded sequences."""
+    lengths = check_lengths(lengths, x.shape[0], x.shape[1], "held_out_cross_entropy")
     was_training = model.training
     model.eval()
     try:
         logits = model.forward(x, lengths=lengths)
     finally:
         model.train(was_training)
-    mask = np.arange(x.shape[1]) < lengths[:, None]
+    mask = time_mask(lengths, x.shape[1])
     return CrossEntropyLoss(reduction="mean").forward(logits, y, mask=mask)
 
 
@@ -181,6 +183,7 @@ def run(args: argparse.Namespace) -> int:
         Adam(model.parameters(), lr=args.lr),
         metrics=("bits_per_char",),
         clip_value=args.clip,
+        clip_norm=args.clip_norm,
         callbacks=[
             PrintSamples(vocabulary, args.samples, args.seed, args.temperature),
             # 1,382 names are few for 128 units: keep the weights of the best held-out epoch
@@ -218,9 +221,10 @@ def run(args: argparse.Namespace) -> int:
         if rnn_nats < bigram_nats
         else f"the {cell} does NOT beat the bigram yet"
     )
-    print("generated names:")
-    for name in generate_names(model, vocabulary, 10, args.seed + 10_000, args.temperature):
-        print(f"  {name}")
+    if args.samples:
+        print("generated names:")
+        for name in generate_names(model, vocabulary, 10, args.seed + 10_000, args.temperature):
+            print(f"  {name}")
     if args.save:
         save(args.save, model, **architecture, held_out_nats=rnn_nats, bigram_nats=bigram_nats)
         print(f"model saved to {args.save}")

@@ -22,10 +22,11 @@ from ..datasets.adding import adding_problem
 from ..losses import MSELoss
 from ..module import Sequential
 from ..optim import Adam
+from ..recurrent.registry import cell_names
 from ..recurrent.unroll import Unroll
 from ..training import Trainer
 from ..training.gradient_flow import GradientFlow
-from .adding import ADDING_CELLS, CELL_DEFAULTS, FreshBatches, build_model
+from .adding import FreshBatches, build_model, tuned_lr_and_clip
 from .common import (
     CLIError,
     add_summary_argument,
@@ -36,6 +37,7 @@ from .common import (
 )
 
 CELL_LABELS = {"rnn": "RNN (tanh)", "irnn": "IRNN (relu, identity)", "gru": "GRU", "lstm": "LSTM"}
+DEFAULT_CELLS = "rnn,irnn,gru,lstm"
 CELL_COLOURS = {"rnn": "tab:red", "irnn": "tab:orange", "gru": "tab:green", "lstm": "tab:blue"}
 
 
@@ -52,9 +54,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--cells",
         type=_cell_list,
-        default=",".join(ADDING_CELLS),  # argparse passes a str default through type
+        default=DEFAULT_CELLS,  # argparse passes a str default through type
         metavar="LIST",
-        help=f"comma-separated cells (default {','.join(ADDING_CELLS)})",
+        help=f"comma-separated registered cells: {', '.join(cell_names())} "
+        f"(default {DEFAULT_CELLS})",
     )
     parser.add_argument("--hidden", type=positive_int, default=32, help="hidden units (default 32)")
     parser.add_argument(
@@ -81,10 +84,10 @@ def register(subparsers: Any) -> None:
 
 def _cell_list(text: str) -> tuple[str, ...]:
     cells = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [cell for cell in cells if cell not in ADDING_CELLS]
+    unknown = [cell for cell in cells if cell not in cell_names()]
     if not cells or unknown:
         raise argparse.ArgumentTypeError(
-            f"expected a comma-separated list of {', '.join(ADDING_CELLS)}, got {text!r}"
+            f"expected a comma-separated list of {', '.join(cell_names())}, got {text!r}"
         )
     return tuple(dict.fromkeys(cells))  # each once, in the given order
 
@@ -137,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         after = relative_to_last(gradient_profile(model, probe_x, probe_y))
         curves[kind] = {"init": before, "trained": after}
         print(
-            f"{CELL_LABELS[kind]}: trained in {time.perf_counter() - start:.1f} s, last batch MSE "
+            f"{_label(kind)}: trained in {time.perf_counter() - start:.1f} s, last batch MSE "
             f"{mse:.4f}; {len(flow.records)} gradient-flow records kept"
         )
     print(format_table(curves, args.steps))
@@ -148,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _short_training(model: Sequential, kind: str, args: argparse.Namespace) -> tuple[float, Any]:
-    lr, clip = CELL_DEFAULTS[kind]
+    lr, clip = tuned_lr_and_clip(kind)
     flow = GradientFlow(every=max(1, args.train_steps // 10))
     trainer = Trainer(
         model,
@@ -178,7 +181,7 @@ def format_table(curves: dict[str, dict[str, np.ndarray]], steps: int) -> str:
     for kind, curve in curves.items():
         for moment, values in curve.items():
             cells = "".join(f"{values[k]:>10.1e}" for k in shown)
-            lines.append(f"{CELL_LABELS[kind]:24}{moment:9}{cells}")
+            lines.append(f"{_label(kind):24}{moment:9}{cells}")
     return "\n".join(lines)
 
 
@@ -191,7 +194,7 @@ def plot_curves(curves: dict[str, dict[str, np.ndarray]], path: str, steps: int)
         for kind, curve in curves.items():
             values = np.maximum(curve[moment], 1e-300)  # an exact zero cannot go on a log axis
             axis.semilogy(
-                np.arange(steps), values, color=CELL_COLOURS[kind], label=CELL_LABELS[kind]
+                np.arange(steps), values, color=CELL_COLOURS.get(kind), label=_label(kind)
             )
         axis.set_title(titles[moment])
         axis.set_xlabel("steps back k")
@@ -202,3 +205,8 @@ def plot_curves(curves: dict[str, dict[str, np.ndarray]], path: str, steps: int)
     figure.tight_layout()
     figure.savefig(path, dpi=80)
     plt.close(figure)
+
+
+def _label(cell: str) -> str:
+    """How a cell is named in the report: the built-in ones with their nonlinearity."""
+    return CELL_LABELS.get(cell, cell.upper())

@@ -79,6 +79,8 @@ def train_and_score(
         BCEWithLogitsLoss(),
         Adam(model.parameters(), lr=args.lr),
         metrics=("accuracy",),
+        clip_value=args.clip,
+        clip_norm=args.clip_norm,
         seed=args.seed,
     )
     print(f"training the {name} model")

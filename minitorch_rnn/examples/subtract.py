@@ -20,7 +20,6 @@ from ..layers.dense import Dense
 from ..losses import BCELoss
 from ..module import Sequential
 from ..optim import Adam
-from ..recurrent.cells import RecurrentCell, RNNCell
 from ..recurrent.unroll import Unroll
 from ..serialization import save
 from ..training import Trainer
@@ -48,13 +47,13 @@ def register(subparsers: Any) -> None:
         "--bits", type=int, default=4, help=f"bits per number, 1..{MAX_BITS} (default 4)"
     )
     parser.add_argument(
-        "--activation",
+        "--nonlinearity",
         choices=("tanh", "sigmoid", "relu"),
         default="tanh",
         help="hidden nonlinearity of the rnn cell (default tanh)",
     )
     parser.add_argument(
-        "--no-bias", action="store_true", help="no biases anywhere, as in the source"
+        "--no-bias", action="store_true", help="no biases anywhere (the bias-free textbook network)"
     )
     parser.add_argument(
         "--examples", type=non_negative_int, default=4, help="worked examples to print (default 4)"
@@ -67,12 +66,11 @@ def build_model(args: argparse.Namespace) -> Sequential:
     """``Unroll(cell) -> Dense(H, 1) -> Logistic`` applied at every step."""
     rng = np.random.default_rng(args.seed)
     bias = not args.no_bias
-    cell: RecurrentCell
     if args.cell == "rnn":
-        cell = RNNCell(2, args.hidden, nonlinearity=args.activation, bias=bias, seed=rng)
+        cell = make_cell("rnn", 2, args.hidden, rng, nonlinearity=args.nonlinearity, bias=bias)
     else:
-        if args.activation != "tanh" or args.no_bias:
-            raise CLIError("--activation and --no-bias apply to --cell rnn only")
+        if args.nonlinearity != "tanh" or args.no_bias:
+            raise CLIError("--nonlinearity and --no-bias apply to --cell rnn only")
         cell = make_cell(args.cell, 2, args.hidden, rng)
     return Sequential(Unroll(cell), Dense(args.hidden, 1, bias=bias, seed=rng), Logistic())
 
@@ -87,6 +85,8 @@ def train(args: argparse.Namespace, model: Sequential) -> tuple[Trainer, History
         BCELoss(),
         Adam(model.parameters(), lr=args.lr),
         metrics=("accuracy", "sequence_accuracy"),
+        clip_value=args.clip,
+        clip_norm=args.clip_norm,
         callbacks=[
             EarlyStopping(
                 monitor="val_sequence_accuracy", mode="max", patience=args.epochs, target=1.0
@@ -95,7 +95,7 @@ def train(args: argparse.Namespace, model: Sequential) -> tuple[Trainer, History
         seed=args.seed,
     )
     start = time.perf_counter()
-    # as in the source, the whole set is also the evaluation set: it is every pair there is
+    # the whole set is also the evaluation set: it is every pair there is
     history = trainer.fit(
         x,
         y,
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     model = build_model(args)
     show_summary(args, model, (1, args.bits, 2))
     print(
-        f"{len(x)} pairs of {args.bits}-bit numbers; {args.cell.upper()} ({args.activation}) with "
+        f"{len(x)} pairs of {args.bits}-bit numbers; {args.cell.upper()} ({args.nonlinearity}) with "
         f"{args.hidden} units, {'no biases' if args.no_bias else 'biases'}"
     )
     trainer, history, seconds = train(args, model)

@@ -1,7 +1,7 @@
 """``minitorch-rnn sweep``: a grid of configurations × seeds trained as parallel Ray Tune trials.
 
-``minitorch-rnn sweep subtract`` reruns the binary-subtraction exercises of the source documents
-(hidden activation × biases × hidden units × seeds; see the tutorial "Binary subtraction"), every
+``minitorch-rnn sweep subtract`` reruns the binary-subtraction exercises of the tutorial
+(hidden nonlinearity × biases × hidden units × seeds; see the tutorial "Binary subtraction"), every
 trial a run of ``minitorch-rnn subtract``, and prints the table of exact-match accuracies. Needs
 the extra ``distributed`` (Ray); ``--address`` joins a running Ray cluster.
 """
@@ -22,7 +22,7 @@ import numpy as np
 
 from ..datasets.subtraction import MAX_BITS
 from . import subtract
-from .common import CLIError, positive_float, positive_int, pyplot
+from .common import CLIError, check_output_file, positive_float, positive_int, pyplot
 
 __all__ = ["format_table", "register", "subtract_trial"]
 
@@ -42,12 +42,12 @@ def register(subparsers: Any) -> None:
     applications.required = True
     app = applications.add_parser(
         "subtract",
-        help="the binary-subtraction exercises (activation x biases x hidden units x seeds)",
+        help="the binary-subtraction exercises (nonlinearity x biases x hidden units x seeds)",
         description="Train `minitorch-rnn subtract` for every point of the grid and every seed.",
     )
     grid = app.add_argument_group("grid (every combination runs)")
     grid.add_argument(
-        "--activation",
+        "--nonlinearity",
         nargs="+",
         choices=("tanh", "sigmoid", "relu"),
         default=["tanh", "sigmoid"],
@@ -93,7 +93,7 @@ def register(subparsers: Any) -> None:
     )
     ray_group = app.add_argument_group("Ray")
     ray_group.add_argument(
-        "--workers",
+        "--num-workers",
         type=positive_int,
         metavar="N",
         help="trials running at once (default: every CPU of the Ray cluster)",
@@ -116,16 +116,18 @@ def register(subparsers: Any) -> None:
 def subtract_trial(config: Mapping[str, Any], fixed: Mapping[str, Any]) -> dict[str, Any]:
     """One trial: ``minitorch-rnn subtract`` at a grid point; exact-match accuracy, epochs, time.
 
-    ``config`` holds ``activation``, ``bias`` (bool), ``hidden`` and ``seed``; ``fixed`` holds
+    ``config`` holds ``nonlinearity``, ``bias`` (bool), ``hidden`` and ``seed``; ``fixed`` holds
     ``bits``, ``epochs``, ``lr`` and ``batch_size``.
     """
     args = argparse.Namespace(
         cell="rnn",
-        activation=config["activation"],
+        nonlinearity=config["nonlinearity"],
         no_bias=not config["bias"],
         hidden=int(config["hidden"]),
         seed=int(config["seed"]),
         no_progress=True,
+        clip=None,
+        clip_norm=None,
         **fixed,
     )
     _, history, seconds = subtract.train(args, subtract.build_model(args))
@@ -141,13 +143,13 @@ def run(args: argparse.Namespace) -> int:
         path = getattr(args, option)
         suffixes = _RESULT_SUFFIXES if option == "output" else (".png",)
         if path is not None:
-            _check_path(path, suffixes, f"--{option}")
+            check_output_file(path, f"--{option}", suffixes)
     if args.plot:
         pyplot()  # a missing matplotlib is reported now, not after the whole sweep
     if not 1 <= args.bits <= MAX_BITS:
         raise CLIError(f"--bits must be between 1 and {MAX_BITS}, got {args.bits}")
     grid = {
-        "activation": _unique(args.activation, "--activation"),
+        "nonlinearity": _unique(args.nonlinearity, "--nonlinearity"),
         "bias": [value == "yes" for value in _unique(args.bias, "--bias")],
         "hidden": _unique(args.hidden, "--hidden"),
     }
@@ -159,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         from ..distributed import sweep
     except ImportError as error:
         raise CLIError(str(error)) from None
-    trials = len(grid["activation"]) * len(grid["bias"]) * len(grid["hidden"]) * len(seeds)
+    trials = len(grid["nonlinearity"]) * len(grid["bias"]) * len(grid["hidden"]) * len(seeds)
     print(f"{trials} trials of {args.bits}-bit subtraction, at most {args.epochs} epochs each")
     start = time.perf_counter()
     try:
@@ -167,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
             functools.partial(subtract_trial, fixed=fixed),
             grid,
             seeds,
-            workers=args.workers,
+            num_workers=args.num_workers,
             address=args.address,
         )
     except ConnectionError as error:
@@ -186,16 +188,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_table(rows: Sequence[Mapping[str, Any]], hidden_sizes: Sequence[int]) -> str:
-    """A Markdown table: one row per (activation, biases), one column per hidden size.
+    """A Markdown table: one row per (nonlinearity, biases), one column per hidden size.
 
     A cell is the exact-match accuracy, with epochs and seconds when it reached 100 %; with
-    several seeds, the mean accuracy and how many seeds reached 100 %.
+    several seeds, the mean accuracy over the seeds (the cell says "mean") and how many of them
+    reached 100 %.
     """
-    header = ["hidden activation", "biases", *(f"{size} units" for size in hidden_sizes)]
+    header = ["nonlinearity", "biases", *(f"{size} units" for size in hidden_sizes)]
     lines = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
-    for (activation, bias), cells in _grouped(rows).items():
+    for (nonlinearity, bias), cells in _grouped(rows).items():
         texts = [_cell(cells.get(size, [])) for size in hidden_sizes]
-        lines.append(f"| {activation} | {'yes' if bias else 'no'} | " + " | ".join(texts) + " |")
+        lines.append(f"| {nonlinearity} | {'yes' if bias else 'no'} | " + " | ".join(texts) + " |")
     return "\n".join(lines)
 
 
@@ -204,7 +207,7 @@ def _grouped(
 ) -> dict[tuple[str, bool], dict[int, list[Mapping[str, Any]]]]:
     grouped: dict[tuple[str, bool], dict[int, list[Mapping[str, Any]]]] = {}
     for row in rows:
-        cells = grouped.setdefault((row["activation"], row["bias"]), {})
+        cells = grouped.setdefault((row["nonlinearity"], row["bias"]), {})
         cells.setdefault(int(row["hidden"]), []).append(row)
     return grouped
 
@@ -223,21 +226,13 @@ def _cell(trials: Sequence[Mapping[str, Any]]) -> str:
         return _percent(trial["accuracy"])
     mean = float(np.mean([trial["accuracy"] for trial in trials]))
     solved = sum(trial["accuracy"] == 1.0 for trial in trials)
-    return f"{_percent(mean)} ({solved}/{len(trials)} seeds at 100 %)"
+    return f"mean {_percent(mean)} ({solved}/{len(trials)} seeds at 100 %)"
 
 
 def _unique(values: Sequence[Any], option: str) -> list[Any]:
     if len(set(values)) != len(values):
         raise CLIError(f"{option} repeats a value: {' '.join(map(str, values))}")
     return list(values)
-
-
-def _check_path(path: str, suffixes: Sequence[str], option: str) -> None:
-    target = Path(path)
-    if target.suffix.lower() not in suffixes:
-        raise CLIError(f"{option} must end in {' or '.join(suffixes)}, got {path!r}")
-    if not target.resolve().parent.is_dir():
-        raise CLIError(f"{option}: folder of {path!r} does not exist")
 
 
 def _write_rows(rows: Sequence[Mapping[str, Any]], target: Path) -> None:
@@ -254,7 +249,7 @@ def _plot(rows: Sequence[Mapping[str, Any]], hidden_sizes: Sequence[int], path: 
     """A heat map of the mean exact-match accuracy into the PNG at ``path``."""
     plt = pyplot()
     grouped = _grouped(rows)
-    labels = [f"{activation}, {'bias' if bias else 'no bias'}" for activation, bias in grouped]
+    labels = [f"{nonlinearity}, {'bias' if bias else 'no bias'}" for nonlinearity, bias in grouped]
     accuracy = np.array(
         [
             [

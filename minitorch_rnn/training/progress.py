@@ -8,7 +8,11 @@ from collections.abc import Mapping
 
 from tqdm import tqdm
 
-__all__ = ["Progress"]
+__all__ = ["UNTIL_STOPPED", "Progress"]
+
+# ``fit(epochs=UNTIL_STOPPED)``: run until a callback stops training (a time budget, a target);
+# the progress then shows the epoch without a meaningless total.
+UNTIL_STOPPED = 10**9
 
 
 class Progress:
@@ -36,7 +40,7 @@ class Progress:
         if self.mode == "bar":
             self._bar = tqdm(
                 total=total,
-                desc=f"Epoch {epoch + 1}/{epochs}",
+                desc=_epoch_label(epoch, epochs),
                 unit="batch",
                 file=sys.stderr,
                 leave=True,
@@ -56,7 +60,7 @@ class Progress:
             self.close()
         elif self.mode == "line":
             values = " - ".join(f"{key}: {value}" for key, value in _formatted(logs).items())
-            print(f"Epoch {epoch + 1}/{epochs} - {values}", file=sys.stderr, flush=True)
+            print(f"{_epoch_label(epoch, epochs)} - {values}", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         """Close an open bar (also when ``fit`` ends early)."""
@@ -67,3 +71,8 @@ class Progress:
 
 def _formatted(values: Mapping[str, float]) -> dict[str, str]:
     return {key: f"{value:.4g}" for key, value in values.items()}
+
+
+def _epoch_label(epoch: int, epochs: int) -> str:
+    """``"Epoch 3/20"``, or ``"Epoch 3"`` when the run ends by a callback, not a count."""
+    return f"Epoch {epoch + 1}" if epochs >= UNTIL_STOPPED else f"Epoch {epoch + 1}/{epochs}"

@@ -6,6 +6,7 @@ One local Ray (2 CPUs) serves the whole module; every ``fit`` starts and kills i
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -249,6 +250,55 @@ def test_a_step_that_outlasts_the_timeout_ends_fit_naming_the_worker() -> None:
     for name, value in before.items():
         np.testing.assert_array_equal(model.state_dict()[name], value)
     assert strategy.workers == []
+
+
+class _FailingOutsideHome(mt.Dense):
+    """A layer whose forward raises a plain error in any process but the one that made it."""
+
+    def __init__(self) -> None:
+        super().__init__(6, 4, seed=0)
+        self.home = os.getpid()
+
+    def forward(self, x: Any) -> Any:
+        if os.getpid() != self.home:
+            raise ValueError("this shard is odd")
+        return super().forward(x)
+
+
+def test_a_worker_exception_arrives_as_the_worker_raised_it_naming_the_worker() -> None:
+    model = mt.Sequential(_FailingOutsideHome()).to(np.float64)
+    trainer = mt.Trainer(model, mt.MSELoss(), _sgd(model.parameters()), strategy=RayStrategy(2))
+    before = model.state_dict()
+    with pytest.raises(ValueError) as raised:
+        trainer.fit(np.ones((4, 6)), np.ones((4, 4)), epochs=1, progress=False)
+    # the worker's own class and message, not Ray's wrapper with its remote traceback
+    assert type(raised.value) is ValueError
+    assert str(raised.value) == "this shard is odd"
+    (note,) = raised.value.__notes__
+    assert re.fullmatch(
+        r"RayStrategy: worker 0 of 2 \(pid \d+\) raised at epoch 1, batch 1; .*", note
+    )
+    for name, value in before.items():
+        np.testing.assert_array_equal(model.state_dict()[name], value)
+
+
+def test_joining_a_cluster_that_refuses_the_token_names_authentication(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from minitorch_rnn.distributed import connect as connecting
+
+    def refused(**options: Any) -> None:
+        # how Ray 2.60 reports it: a plain ConnectionError over the GCS client's status
+        try:
+            raise RuntimeError("Failed to connect to GCS: InvalidAuthToken: token is missing")
+        except RuntimeError:
+            raise ConnectionError("Failed to connect to Ray cluster at 127.0.0.1:1") from None
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", refused)
+    with pytest.raises(ConnectionError, match="authentication failed") as raised:
+        connecting.connect("auto", "RayStrategy")
+    assert "RAY_AUTH_TOKEN" in str(raised.value) and "ray get-auth-token" in str(raised.value)
 
 
 def test_a_worker_that_cannot_build_its_replica_fails_fit_at_the_start() -> None:

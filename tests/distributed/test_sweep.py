@@ -36,7 +36,7 @@ def _fail_on_width_two(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def test_sweep_returns_one_row_per_point_and_seed_in_grid_order() -> None:
-    rows = sweep(_score, {"width": [3, 1], "tag": ["a"]}, seeds=[5, 0], workers=2)
+    rows = sweep(_score, {"width": [3, 1], "tag": ["a"]}, seeds=[5, 0], num_workers=2)
     assert rows == [
         {"width": 3, "tag": "a", "seed": 5, "score": 35, "label": "w3"},
         {"width": 3, "tag": "a", "seed": 0, "score": 30, "label": "w3"},
@@ -47,7 +47,7 @@ def test_sweep_returns_one_row_per_point_and_seed_in_grid_order() -> None:
 
 def test_a_failing_trial_fails_the_sweep_naming_its_configuration() -> None:
     with pytest.raises(SweepError, match=r"1 of 2 trials failed.*'width': 2.*width two"):
-        sweep(_fail_on_width_two, {"width": [1, 2]}, workers=2)
+        sweep(_fail_on_width_two, {"width": [1, 2]}, num_workers=2)
 
 
 @pytest.mark.parametrize(
@@ -80,12 +80,13 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
 def test_the_sweep_command_runs_a_tiny_grid_and_writes_the_table(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    output, plot = tmp_path / "table.csv", tmp_path / "table.png"
+    # the folder does not exist yet: the command creates it (``--output runs/subtract.csv``)
+    output, plot = tmp_path / "runs" / "table.csv", tmp_path / "table.png"
     has_matplotlib = importlib.util.find_spec("matplotlib") is not None
     code, out, err = _cli(
         capsys,
-        "sweep", "subtract", "--activation", "tanh", "--bias", "yes", "no", "--hidden", "8",
-        "--seeds", "0", "1", "--bits", "2", "--epochs", "3", "--workers", "2",
+        "sweep", "subtract", "--nonlinearity", "tanh", "--bias", "yes", "no", "--hidden", "8",
+        "--seeds", "0", "1", "--bits", "2", "--epochs", "3", "--num-workers", "2",
         "--output", str(output), *(["--plot", str(plot)] if has_matplotlib else []),
     )  # fmt: skip
     assert code == 0, err
@@ -107,10 +108,10 @@ def test_a_sweep_trial_is_the_subtract_commands_training(tmp_path: Path) -> None
     from minitorch_rnn.examples.sweep import subtract_trial
 
     fixed = {"bits": 2, "epochs": 4, "lr": 0.01, "batch_size": 16}
-    config = {"activation": "sigmoid", "bias": False, "hidden": 4, "seed": 3}
+    config = {"nonlinearity": "sigmoid", "bias": False, "hidden": 4, "seed": 3}
     history = tmp_path / "history.json"
     code = main(
-        ["subtract", "--bits", "2", "--epochs", "4", "--activation", "sigmoid", "--no-bias",
+        ["subtract", "--bits", "2", "--epochs", "4", "--nonlinearity", "sigmoid", "--no-bias",
          "--hidden", "4", "--seed", "3", "--no-progress", "--history", str(history)]
     )  # fmt: skip
     assert code == 0
@@ -120,20 +121,20 @@ def test_a_sweep_trial_is_the_subtract_commands_training(tmp_path: Path) -> None
     assert result["epochs"] == len(expected["loss"])
 
 
-def test_the_table_shows_epochs_for_one_seed_and_solved_counts_for_several() -> None:
+def test_the_table_shows_epochs_for_one_seed_and_the_mean_and_solved_counts_for_several() -> None:
     from minitorch_rnn.examples.sweep import format_table
 
     rows = [
-        {"activation": "tanh", "bias": True, "hidden": 4, "seed": 0, "accuracy": 1.0,
+        {"nonlinearity": "tanh", "bias": True, "hidden": 4, "seed": 0, "accuracy": 1.0,
          "epochs": 465, "seconds": 3.5},
-        {"activation": "tanh", "bias": False, "hidden": 4, "seed": 0, "accuracy": 1.0,
+        {"nonlinearity": "tanh", "bias": False, "hidden": 4, "seed": 0, "accuracy": 1.0,
          "epochs": 10, "seconds": 0.1},
-        {"activation": "tanh", "bias": False, "hidden": 4, "seed": 1, "accuracy": 0.5,
+        {"nonlinearity": "tanh", "bias": False, "hidden": 4, "seed": 1, "accuracy": 0.5,
          "epochs": 1000, "seconds": 9.0},
     ]  # fmt: skip
     assert format_table(rows, [4, 8]).splitlines() == [
-        "| hidden activation | biases | 4 units | 8 units |",
+        "| nonlinearity | biases | 4 units | 8 units |",
         "| --- | --- | --- | --- |",
         "| tanh | yes | 100 % (465 ep, 3.5 s) | — |",
-        "| tanh | no | 75.0 % (1/2 seeds at 100 %) | — |",
+        "| tanh | no | mean 75.0 % (1/2 seeds at 100 %) | — |",
     ]

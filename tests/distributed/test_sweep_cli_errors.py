@@ -17,13 +17,13 @@ HAS_RAY = importlib.util.find_spec("ray") is not None
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
-        (["--workers", "0"], "expected a positive integer"),
+        (["--num-workers", "0"], "expected a positive integer"),
         (["--seeds", "x"], "invalid int value"),
         (["--hidden", "4", "4"], "--hidden repeats a value"),
         (["--output", "table.txt"], "--output must end in .csv or .json"),
-        (["--plot", "missing-folder/plot.png"], "folder of"),
+        (["--plot", "/proc/missing-folder/plot.png"], "cannot write --plot"),
         (["--bits", "11"], "--bits must be between 1 and 10"),
-        (["--activation", "softplus"], "invalid choice"),
+        (["--nonlinearity", "softplus"], "invalid choice"),
         pytest.param(
             ["--address", "127.0.0.1:1"],
             "cannot join the Ray cluster at '127.0.0.1:1'",

@@ -69,3 +69,30 @@ def test_bad_arguments_exit_2_with_one_line(
     cli: Callable[..., Any], argv: list[str], fragments: list[str]
 ) -> None:
     cli("adding", *argv).assert_one_line_error(*fragments)
+
+
+def test_adding_progress_shows_the_epoch_without_a_meaningless_total(
+    cli: Callable[..., Any],
+) -> None:
+    # not a terminal: one progress line per epoch on stderr; the run ends by its time budget
+    result = cli(
+        "adding", "--steps", "5", "--hidden", "4", "--minutes", "0.001", "--epoch-batches", "2",
+        "--test-size", "10",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.err.startswith("Epoch 1 - "), result.err
+    assert "Epoch 1/" not in result.err
+
+
+def test_a_cell_registered_by_name_trains_in_adding_with_the_untuned_defaults(
+    cli: Callable[..., Any],
+) -> None:
+    import minitorch_rnn as mt
+
+    mt.recurrent.register_cell("test_adding_gru", mt.GRUCell, reset_after=False)
+    result = cli(
+        "adding", "--cell", "test_adding_gru", "--steps", "5", "--hidden", "4", "--minutes",
+        "0.001", "--epoch-batches", "2", "--test-size", "10", "--no-progress",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "TEST_ADDING_GRU with 4 units, Adam lr 0.001, clip 1" in result.out

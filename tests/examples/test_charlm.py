@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -147,3 +148,70 @@ def test_interrupted_charlm_keeps_the_best_epoch_so_far_and_says_where(
     assert line.startswith("minitorch-rnn charlm: interrupted; the best epoch so far (1, val_loss")
     assert line.endswith(f"is saved in {checkpoint}")
     assert read_meta(checkpoint)["app"] == "charlm"
+
+
+def _report(output: str) -> re.Match[str]:
+    found = re.search(
+        r"best validation loss ([\d.]+) nats/char \(([\d.]+) bits/char\) on the held-out 10% of "
+        r"the text \(([\d,]+) characters\) at epoch (\d+) of (\d+), whose weights are kept",
+        output,
+    )
+    assert found, output
+    return found
+
+
+def test_charlm_with_minutes_trains_past_the_default_epochs_until_the_budget_ends(
+    cli: Callable[..., Any], text_file: Path, tmp_path: Path
+) -> None:
+    from minitorch_rnn.examples.charlm import DEFAULT_EPOCHS
+
+    history = tmp_path / "history.csv"
+    arguments = [argument for argument in TINY if argument not in ("--epochs", "1")]
+    result = cli(
+        "charlm", "--data", str(text_file), *arguments, "--max-chars", "600", "--minutes",
+        "0.1", "--history", str(history),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    report = _report(result.out)
+    nats, bits, held_out, best, epochs = report.groups()
+    with history.open(encoding="utf-8", newline="") as handle:
+        losses = [float(row["val_loss"]) for row in csv.DictReader(handle)]
+    assert int(epochs) == len(losses) > DEFAULT_EPOCHS  # 6 s of a tiny model: no cap at 20
+    assert int(best) == losses.index(min(losses)) + 1
+    assert float(nats) == pytest.approx(min(losses), abs=1e-4)
+    assert float(bits) == pytest.approx(float(nats) / math.log(2), abs=1e-4)
+    assert int(held_out.replace(",", "")) == 600 - int(600 * 0.9)
+
+
+def test_charlm_with_minutes_and_epochs_stops_at_the_epochs(
+    cli: Callable[..., Any], text_file: Path
+) -> None:
+    result = cli("charlm", "--data", str(text_file), *TINY, "--epochs", "2", "--minutes", "5")
+    assert result.code == 0, result.err
+    assert _report(result.out).group(5) == "2"
+
+
+def test_charlm_max_chars_reads_only_what_is_asked_of_a_big_file(
+    cli: Callable[..., Any], tmp_path: Path
+) -> None:
+    import tracemalloc
+
+    big = tmp_path / "big.txt"
+    with big.open("w", encoding="utf-8") as handle:
+        for _ in range(800):
+            handle.write("the quick brown fox jumps over the lazy dog\n" * 1500)  # 64 MiB in all
+    tracemalloc.start()
+    try:
+        result = cli("charlm", "--data", str(big), *TINY, "--max-chars", "2000")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.code == 0, result.err
+    assert result.out.startswith("2,000 characters, ")
+    assert peak < 16 * 2**20  # measured 0.4 MiB; reading the whole file would take 300 MB
+
+
+def test_charlm_max_chars_reads_a_prefix_of_an_endless_stream(cli: Callable[..., Any]) -> None:
+    result = cli("charlm", "--data", "/dev/zero", *TINY, "--max-chars", "2000")
+    assert result.code == 0, result.err
+    assert result.out.startswith("2,000 characters, ")

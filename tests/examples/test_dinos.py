@@ -130,7 +130,10 @@ def test_dinos_trains_on_a_custom_names_file_and_writes_csv_history(
     # upper case and blank lines are tolerated: names are lower-cased, blanks dropped
     data.write_text("\n".join([*CUSTOM_NAMES[:6], "", *(n.upper() for n in CUSTOM_NAMES[6:])]))
     history = tmp_path / "history.csv"
-    result = cli("dinos", "--data", str(data), "--epochs", "2", *TINY, "--history", str(history))
+    result = cli(
+        "dinos", "--data", str(data), "--epochs", "2", *TINY, "--samples", "1",
+        "--history", str(history),
+    )  # fmt: skip
     assert result.code == 0, result.err
     letters = set("".join(CUSTOM_NAMES))
     assert result.out.startswith(
@@ -239,3 +242,12 @@ def test_interrupted_dinos_without_save_says_nothing_was_saved(
     result = cli("dinos", "--epochs", "3", *TINY)
     assert result.code == 130
     assert result.err == "minitorch-rnn dinos: interrupted; nothing was saved (no --save given)\n"
+
+
+def test_dinos_with_zero_samples_prints_no_names(cli: Callable[..., Any]) -> None:
+    result = cli(
+        "dinos", "--epochs", "1", "--hidden", "8", "--embedding-dim", "4", "--samples", "0",
+        "--no-progress",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "generated names" not in result.out and "samples:" not in result.out

@@ -233,3 +233,58 @@ def test_dinos_prime_outside_the_alphabet_is_a_one_line_error(
     cli("sample", str(dinos_run.checkpoint), "--prime", "t9").assert_one_line_error(
         "--prime", "'9'"
     )
+
+
+def test_a_vanishing_temperature_samples_greedily_without_an_error(
+    cli: Callable[..., Any], dinos_run: Any
+) -> None:
+    tiny = cli("sample", str(dinos_run.checkpoint), "--n", "2", "--temperature", "1e-308")
+    greedy = cli("sample", str(dinos_run.checkpoint), "--n", "2", "--top-k", "1")
+    assert tiny.code == 0, tiny.err
+    assert tiny.out == greedy.out
+
+
+@pytest.mark.parametrize("hidden", [8000, 10**6])
+def test_a_small_file_declaring_a_huge_model_is_refused_with_bounded_memory(
+    cli: Callable[..., Any], tmp_path: Path, hidden: int
+) -> None:
+    import io
+    import json
+    import tracemalloc
+    import zipfile
+
+    # A hand-made checkpoint of about 2 KB whose array headers declare the sizes of a model of
+    # ``hidden`` units (a 10**6-unit LSTM would need terabytes): nothing of that size may be built.
+    source = tmp_path / "real.npz"
+    save(source, build_char_model(27, 8, "lstm", hidden=12), **{**GOOD_META, "cell": "lstm"})
+    hostile = tmp_path / "hostile.npz"
+    declared = {
+        "0.weight": (27, 8),
+        "1.weight_ih_l0": (4 * hidden, 8),
+        "1.weight_hh_l0": (4 * hidden, hidden),
+        "1.bias_ih_l0": (4 * hidden,),
+        "1.bias_hh_l0": (4 * hidden,),
+        "2.weight": (27, hidden),
+        "2.bias": (27,),
+    }
+    with zipfile.ZipFile(source) as real, zipfile.ZipFile(hostile, "w") as out:
+        meta = json.loads(str(np.load(io.BytesIO(real.read("meta.npy")))))
+        meta["hidden"] = hidden
+        stored = io.BytesIO()
+        np.save(stored, np.array(json.dumps(meta)))
+        out.writestr("meta.npy", stored.getvalue())
+        for name, shape in declared.items():
+            header = io.BytesIO()
+            np.lib.format.write_array_header_1_0(
+                header, {"descr": "<f4", "fortran_order": False, "shape": shape}
+            )
+            out.writestr(f"model/{name}.npy", header.getvalue() + bytes(16))
+    assert hostile.stat().st_size < 4096
+    tracemalloc.start()
+    try:
+        result = cli("sample", str(hostile))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    result.assert_one_line_error("hostile.npz")
+    assert peak < 20 * 2**20  # measured: under 1 MiB; a model of 8000 units is 800 MB

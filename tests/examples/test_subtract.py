@@ -68,7 +68,9 @@ def test_gru_cell_learns_subtraction(cli: Callable[..., Any]) -> None:
 def test_source_configuration_without_biases_and_with_sigmoid_runs(
     cli: Callable[..., Any],
 ) -> None:
-    result = cli("subtract", "--bits", "4", "--no-bias", "--activation", "sigmoid", "--no-progress")
+    result = cli(
+        "subtract", "--bits", "4", "--no-bias", "--nonlinearity", "sigmoid", "--no-progress"
+    )
     assert result.code == 0, result.err
     assert "RNN (sigmoid) with 16 units, no biases" in result.out
     assert "exact-match accuracy " in result.out
