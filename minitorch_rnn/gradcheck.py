@@ -98,6 +98,8 @@ def gradcheck(
 
     Raises
     ------
+    TypeError
+        If ``module`` is not a :class:`~minitorch_rnn.Module` (a bare function has no backward).
     AssertionError
         Naming the first tensor that fails, its worst index, and the analytic and numeric values.
 
@@ -108,6 +110,11 @@ def gradcheck(
     with the same draws for every evaluation. Every ``.grad`` starts from random values rather
     than zeros, so a ``backward`` that assigns instead of accumulating (``+=``) fails the check.
     """
+    if not isinstance(module, Module):
+        raise TypeError(
+            f"gradcheck: module must be a Module with forward and backward, got "
+            f"{type(module).__name__} (wrap a function in a Module subclass)"
+        )
     kwargs = dict(forward_kwargs or {})
     probe = copy.deepcopy(module).to(np.float64)
     inputs64 = _to_float64(inputs)

@@ -175,3 +175,8 @@ def test_tolerances_decide_the_verdict(rng: np.random.Generator) -> None:
     assert mt.gradcheck(SlightlyOff(), x, rtol=1e-2)
     with pytest.raises(AssertionError):
         mt.gradcheck(SlightlyOff(), x, rtol=1e-5)
+
+
+def test_gradcheck_of_a_plain_function_is_a_type_error_asking_for_a_module() -> None:
+    with pytest.raises(TypeError, match=r"gradcheck: module must be a Module .* got function"):
+        mt.gradcheck(lambda x: x, np.ones(3))  # type: ignore[arg-type]

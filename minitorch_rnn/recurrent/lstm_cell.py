@@ -7,6 +7,7 @@ from numpy.typing import DTypeLike
 
 from .. import functional as F
 from .. import init as initializers
+from ..validation import check_real
 from .cell import ACTIVATIONS, Cache, RecurrentCell, State, check_gate, gate_blocks
 
 __all__ = ["LSTMCell"]
@@ -67,9 +68,10 @@ class LSTMCell(RecurrentCell):
         dtype: DTypeLike | None = None,
     ) -> None:
         check_gate("LSTMCell", gate)
+        forget_bias = check_real(forget_bias, "LSTMCell", "forget_bias")
         super().__init__(input_size, hidden_size, bias, init=init, seed=seed, dtype=dtype)
         self.gate = gate
-        self.forget_bias = float(forget_bias)
+        self.forget_bias = forget_bias
         if forget_bias and self.bias_ih is not None and self.bias_hh is not None:
             forget = slice(hidden_size, 2 * hidden_size)
             self.bias_ih.data[forget] = forget_bias

@@ -21,11 +21,13 @@ class RNNCell(RecurrentCell):
     Parameters
     ----------
     input_size, hidden_size : int
-    nonlinearity : {"tanh", "relu", "sigmoid"}
-        "sigmoid" (derivative ``h (1 - h)``) is not in PyTorch; it answers the source documents'
-        exercise of a logistic hidden layer.
     bias : bool
         Whether to learn ``bias_ih`` and ``bias_hh``.
+    nonlinearity : {"tanh", "relu", "sigmoid"}
+        The activation of the new state (PyTorch's name and argument order, so code written for
+        ``torch.nn.RNNCell`` reads the same; the gated cells call their option ``gate`` because it
+        chooses the activation of their gates, not of the state). "sigmoid" (derivative
+        ``h (1 - h)``) is not in PyTorch; it answers the exercise of a logistic hidden layer.
     init : str or callable
         ``"pytorch"`` (default), ``"normal"``, ``"orthogonal"``, ``"identity"`` (with
         ``nonlinearity="relu"``: the IRNN of Le et al. 2015) or a callable; see
@@ -48,8 +50,8 @@ class RNNCell(RecurrentCell):
         self,
         input_size: int,
         hidden_size: int,
-        nonlinearity: str = "tanh",
         bias: bool = True,
+        nonlinearity: str = "tanh",
         *,
         init: str | initializers.ParameterInit = "pytorch",
         seed: initializers.Seed = None,
