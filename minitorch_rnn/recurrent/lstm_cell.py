@@ -39,12 +39,9 @@ class LSTMCell(RecurrentCell):
     gate : {"sigmoid", "hard_sigmoid"}
         Activation of the gates i, f, o: the logistic sigmoid, or Theano's piecewise-linear
         ``clip(0.2 a + 0.5, 0, 1)`` (see :func:`minitorch_rnn.functional.hard_sigmoid`).
-    init : str or callable
-        Initialisation scheme, see :class:`RecurrentCell`.
-    seed : int or numpy.random.Generator, optional
-        Random state of the initialisation.
-    dtype : float32 or float64, optional
-        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
+    init, seed, dtype
+        The initialisation scheme, its random state and the parameter dtype, as in
+        :class:`RecurrentCell`.
 
     Shapes
     ------

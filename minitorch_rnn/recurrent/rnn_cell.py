@@ -28,14 +28,9 @@ class RNNCell(RecurrentCell):
         ``torch.nn.RNNCell`` reads the same; the gated cells call their option ``gate`` because it
         chooses the activation of their gates, not of the state). "sigmoid" (derivative
         ``h (1 - h)``) is not in PyTorch; it answers the exercise of a logistic hidden layer.
-    init : str or callable
-        ``"pytorch"`` (default), ``"normal"``, ``"orthogonal"``, ``"identity"`` (with
-        ``nonlinearity="relu"``: the IRNN of Le et al. 2015) or a callable; see
-        :class:`RecurrentCell`.
-    seed : int or numpy.random.Generator, optional
-        Random state of the initialisation.
-    dtype : float32 or float64, optional
-        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
+    init, seed, dtype
+        The initialisation scheme, its random state and the parameter dtype, as in
+        :class:`RecurrentCell` (``init="identity"`` with ``nonlinearity="relu"`` is the IRNN).
 
     Shapes
     ------
