@@ -29,8 +29,8 @@ _REDUCTIONS = ("mean", "sum", "batch_mean")
 class Loss:
     """Base class: reduction, masking and the forward/backward bookkeeping.
 
-    Subclasses implement :meth:`_elementwise`, which returns the per-element loss and its
-    per-element gradient (both unreduced) and the shape that ``mask`` must have.
+    Subclasses implement :meth:`_elementwise`, which returns the per-element losses, their
+    gradients with respect to ``pred`` (both unreduced) and which elements count.
     """
 
     def __init__(self, reduction: str = "mean") -> None:
