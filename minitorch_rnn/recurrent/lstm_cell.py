@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numpy.typing import DTypeLike
 
 from .. import functional as F
-from .. import init as initializers
 from ..validation import check_real
 from .cell import ACTIVATIONS, Cache, RecurrentCell, State, check_gate, gate_blocks
 
@@ -39,9 +39,9 @@ class LSTMCell(RecurrentCell):
     gate : {"sigmoid", "hard_sigmoid"}
         Activation of the gates i, f, o: the logistic sigmoid, or Theano's piecewise-linear
         ``clip(0.2 a + 0.5, 0, 1)`` (see :func:`minitorch_rnn.functional.hard_sigmoid`).
-    init, seed, dtype
-        The initialisation scheme, its random state and the parameter dtype, as in
-        :class:`RecurrentCell`.
+    **options
+        ``init``, ``seed``, ``dtype`` (keyword-only): the initialisation scheme, its random
+        state and the parameter dtype, as in :class:`RecurrentCell`.
 
     Shapes
     ------
@@ -60,13 +60,11 @@ class LSTMCell(RecurrentCell):
         forget_bias: float = 0.0,
         *,
         gate: str = "sigmoid",
-        init: str | initializers.ParameterInit = "pytorch",
-        seed: initializers.Seed = None,
-        dtype: DTypeLike | None = None,
+        **options: Any,
     ) -> None:
         check_gate("LSTMCell", gate)
         forget_bias = check_real(forget_bias, "LSTMCell", "forget_bias")
-        super().__init__(input_size, hidden_size, bias, init=init, seed=seed, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, **options)
         self.gate = gate
         self.forget_bias = forget_bias
         if forget_bias and self.bias_ih is not None and self.bias_hh is not None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.typing import DTypeLike
+from typing import Any
 
-from .. import init as initializers
+import numpy as np
+
 from .cell import ACTIVATIONS, Cache, RecurrentCell, State
 
 __all__ = ["RNNCell"]
@@ -28,9 +28,10 @@ class RNNCell(RecurrentCell):
         ``torch.nn.RNNCell`` reads the same; the gated cells call their option ``gate`` because it
         chooses the activation of their gates, not of the state). "sigmoid" (derivative
         ``h (1 - h)``) is not in PyTorch; it answers the exercise of a logistic hidden layer.
-    init, seed, dtype
-        The initialisation scheme, its random state and the parameter dtype, as in
-        :class:`RecurrentCell` (``init="identity"`` with ``nonlinearity="relu"`` is the IRNN).
+    **options
+        ``init``, ``seed``, ``dtype`` (keyword-only): the initialisation scheme, its random
+        state and the parameter dtype, as in :class:`RecurrentCell` (``init="identity"`` with
+        ``nonlinearity="relu"`` is the IRNN).
 
     Shapes
     ------
@@ -47,16 +48,13 @@ class RNNCell(RecurrentCell):
         hidden_size: int,
         bias: bool = True,
         nonlinearity: str = "tanh",
-        *,
-        init: str | initializers.ParameterInit = "pytorch",
-        seed: initializers.Seed = None,
-        dtype: DTypeLike | None = None,
+        **options: Any,
     ) -> None:
         if nonlinearity not in ("tanh", "relu", "sigmoid"):
             raise ValueError(
                 f"RNNCell: nonlinearity must be 'tanh', 'relu' or 'sigmoid', got {nonlinearity!r}"
             )
-        super().__init__(input_size, hidden_size, bias, init=init, seed=seed, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, **options)
         self.nonlinearity = nonlinearity
 
     def step(self, x_proj: np.ndarray, state_prev: State, state_next: State, cache: Cache) -> None:

@@ -332,26 +332,9 @@ class _FixedCellStack(RecurrentStack):
 
     cell_class: type[RecurrentCell]
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bidirectional: bool = False,
-        dropout: float = 0.0,
-        return_sequences: bool = True,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            type(self).cell_class,
-            input_size,
-            hidden_size,
-            num_layers,
-            bidirectional,
-            dropout,
-            return_sequences,
-            **options,
-        )
+    def __init__(self, input_size: int, hidden_size: int, *args: Any, **options: Any) -> None:
+        # the RecurrentStack arguments after the sizes, in its order, without cell_class
+        super().__init__(type(self).cell_class, input_size, hidden_size, *args, **options)
 
 
 class RNN(_FixedCellStack):
