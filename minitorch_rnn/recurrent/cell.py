@@ -35,9 +35,9 @@ __all__ = [
     "Cache",
     "RecurrentCell",
     "State",
+    "checked_state_grads",
     "gate_blocks",
     "run_step",
-    "run_step_backward",
 ]
 
 State = tuple[np.ndarray, ...]
@@ -425,7 +425,11 @@ class RecurrentCell(Module):
         x, state_prev, state_next, cache = self._steps[-1]
         grads = self.check_state(grad_state, x.shape[0], owner=f"{name}.backward")
         grad_preact = np.empty((x.shape[0], self.num_gates * self.hidden_size), self.dtype)
-        grad_state_prev = run_step_backward(self, grads, state_prev, state_next, cache, grad_preact)
+        grad_state_prev = checked_state_grads(
+            self,
+            self.step_backward(grads, state_prev, state_next, cache, grad_preact),
+            state_prev[0].shape,
+        )
         self._steps.pop()  # only now: a hook that fails leaves the step remembered
         grad_x = self.accumulate_grads(grad_preact, x, state_prev, cache)
         assert grad_x is not None
@@ -454,17 +458,9 @@ def run_step(
         ) from error
 
 
-def run_step_backward(
-    cell: RecurrentCell,
-    grad_state: State,
-    state_prev: State,
-    state_next: State,
-    cache: Cache,
-    grad_preact: np.ndarray,
-) -> State:
-    """``cell.step_backward(...)``, checked: it must return one ``(B, H)`` array per state name
-    in a tuple (a bare array is refused with the hook's name, not a confusing error later)."""
-    grad_prev = cell.step_backward(grad_state, state_prev, state_next, cache, grad_preact)
+def checked_state_grads(cell: RecurrentCell, grad_prev: Any, shape: tuple[int, ...]) -> State:
+    """What ``cell.step_backward`` returned, checked: one ``shape`` array per state name, in a
+    tuple (a bare array is refused with the hook's name, not a confusing error later)."""
     name = f"{type(cell).__name__}.step_backward"
     count = cell.state_size
     if not isinstance(grad_prev, tuple) or len(grad_prev) != count:
@@ -473,7 +469,6 @@ def run_step_backward(
             f"{name} must return a tuple of {count} array(s), one per state name "
             f"{cell.state_names}, got {getattr(got, '__name__', got)}"
         )
-    shape = state_prev[0].shape
     for state_name, grad in zip(cell.state_names, grad_prev, strict=True):
         if np.shape(grad) != shape:
             raise ValueError(

@@ -25,7 +25,7 @@ from ..validation import (
     grad_input,
     time_mask,
 )
-from .cell import Cache, RecurrentCell, State, run_step, run_step_backward
+from .cell import Cache, RecurrentCell, State, checked_state_grads, run_step
 from .time_order import (
     Trace,
     norms_by_position,
@@ -383,14 +383,14 @@ class Unroll(Module):
         and its pre-activation gradient is zero.
         """
         states = trace.states
-        grad_prev = run_step_backward(
-            self.cell,
+        returned = self.cell.step_backward(
             grad_next,
             tuple(s[t] for s in states),
             tuple(s[t + 1] for s in states),
             {k: v[t] for k, v in trace.cache.items()},
             grad_preact_t,
         )
+        grad_prev = checked_state_grads(self.cell, returned, grad_next[0].shape)
         if trace.valid is not None and not trace.valid[t].all():
             frozen = ~trace.valid[t][:, None]
             grad_preact_t *= ~frozen
