@@ -12,7 +12,7 @@ from numpy.typing import DTypeLike
 from .layers.embedding import Embedding
 from .module import Module, Sequential
 from .recurrent.unroll import Unroll
-from .validation import is_int
+from .validation import check_size, is_int
 
 __all__ = ["summary"]
 
@@ -56,7 +56,8 @@ def summary(
     Raises
     ------
     TypeError
-        If ``model`` is not a Module or ``input_shape`` is not a sequence of ints.
+        If ``model`` is not a Module, ``input_shape`` is not a sequence of ints or ``max_depth``
+        is not an int.
     ValueError
         If a size is below 1, or the forward pass on that shape fails (the message says why).
 
@@ -79,8 +80,8 @@ def summary(
     """
     if not isinstance(model, Module):
         raise TypeError(f"summary: model must be a Module, got {type(model).__name__}")
-    if max_depth is not None and (not is_int(max_depth) or max_depth < 0):
-        raise ValueError(f"summary: max_depth must be an int >= 0 or None, got {max_depth!r}")
+    if max_depth is not None:
+        max_depth = check_size(max_depth, "summary", "max_depth", minimum=0)
     shapes: dict[int, str] = {}
     if input_shape is not None:
         shapes = _output_shapes(model, _checked_shape(input_shape), dtype)
