@@ -209,3 +209,23 @@ def test_staged_arrays_checks_everything_then_returns_cast_copies() -> None:
         "Owner", {"w": np.ones((2, 2), dtype=int), "b": np.zeros(2)}, targets, kinds="iuf"
     )
     assert ints["w"].dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (1.0, ValueError),
+        (-0.1, ValueError),
+        (float("nan"), ValueError),
+        ("0.5", TypeError),
+        (True, TypeError),
+    ],
+)
+def test_check_probability_takes_reals_in_zero_to_one(value: object, error: type) -> None:
+    with pytest.raises(error, match="Owner: p must"):
+        validation.check_probability(value, "Owner", "p")
+
+
+def test_check_probability_returns_a_float() -> None:
+    assert validation.check_probability(0, "Owner", "p") == 0.0
+    assert validation.check_probability(0.5, "Owner", "p") == 0.5
