@@ -304,7 +304,8 @@ def accepts_lengths(module: Module) -> bool:
 
 
 class StateSnapshot:
-    """The attributes of every module below ``root``, to undo a forward pass that failed midway.
+    """The attributes of every module below each of ``roots``, to undo a forward pass that failed
+    midway.
 
     A snapshot stands in for validate-then-run here because whether a child accepts its input is
     known only once the children before it have run, and a forward pass changes caches, carried
@@ -315,9 +316,10 @@ class StateSnapshot:
     change in place.
     """
 
-    def __init__(self, root: Module) -> None:
+    def __init__(self, *roots: Module) -> None:
         self._saved = []
-        for module in root.modules():
+        modules = {id(m): m for root in roots for m in root.modules()}  # each once, in order
+        for module in modules.values():
             attributes = dict(vars(module))
             lists = {k: list(v) for k, v in attributes.items() if isinstance(v, list)}
             generators = {
@@ -378,18 +380,23 @@ class Sequential(Module):
     def forward(self, x: Any, lengths: Any = None) -> Any:
         """Apply each module in turn; pass ``lengths`` to those that accept it.
 
-        If a child rejects its input, the children before it are restored to their state before
-        this call, so a rejected call changes nothing.
+        A rejected call changes nothing. Every child checks its input before it changes any
+        state, so what can go wrong after a child has run is only that a *later* child rejects
+        what it produced; then the children that ran are restored. Whether that happens is
+        known only by running them, so their state is snapshotted first — theirs only: the last
+        child has no later one to fail after it, and a single child needs no snapshot at all.
         """
-        snapshot = StateSnapshot(self)
+        children = list(self._modules.values())
+        snapshot = StateSnapshot(*children[:-1]) if len(children) > 1 else None
         try:
-            for module in self._modules.values():
+            for module in children:
                 if lengths is not None and accepts_lengths(module):
                     x = module.forward(x, lengths=lengths)
                 else:
                     x = module.forward(x)
         except Exception:
-            snapshot.restore()
+            if snapshot is not None:
+                snapshot.restore()
             raise
         return x
 
