@@ -348,9 +348,13 @@ class Unroll(Module):
         # squared norm of each sample's total d loss / d h at each processing step, if recorded
         norms_squared = np.zeros((steps, batch)) if self.record_grad_norms else None
         if self.bptt_truncate is None:
-            grad_initial = self._backward_full(
-                trace, grad_out_time, tuple(carried), grad_preact, norms_squared
-            )
+            grad_initial = tuple(carried)
+            for t in reversed(range(steps)):  # full BPTT: one walk back over every step
+                if grad_out_time is not None:
+                    grad_initial = (grad_initial[0] + grad_out_time[t], *grad_initial[1:])
+                if norms_squared is not None:
+                    norms_squared[t] = squared_norms(grad_initial[0])
+                grad_initial = self._step_back(trace, t, grad_initial, grad_preact[t])
         else:
             grad_initial = self._backward_truncated(
                 trace, grad_out_time, tuple(carried), grad_preact, norms_squared
@@ -399,23 +403,6 @@ class Unroll(Module):
                 for g_prev, g_next in zip(grad_prev, grad_next, strict=True)
             )
         return grad_prev
-
-    def _backward_full(
-        self,
-        trace: Trace,
-        grad_out_time: np.ndarray | None,
-        grad_final: State,
-        grad_preact: np.ndarray,
-        norms_squared: np.ndarray | None,
-    ) -> State:
-        carried = grad_final
-        for t in reversed(range(grad_preact.shape[0])):
-            if grad_out_time is not None:
-                carried = (carried[0] + grad_out_time[t],) + carried[1:]
-            if norms_squared is not None:
-                norms_squared[t] = squared_norms(carried[0])
-            carried = self._step_back(trace, t, carried, grad_preact[t])
-        return carried
 
     def _backward_truncated(
         self,
