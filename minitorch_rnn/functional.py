@@ -10,6 +10,10 @@ its cache anyway — never from the pre-activation:
 | ``hard_sigmoid`` | :math:`\mathrm{clip}(0.2 a + 0.5, 0, 1)` | :math:`0.2` if :math:`0 < y < 1`, else 0 |
 | ``relu`` | :math:`\max(a, 0)` | :math:`1` if :math:`y > 0`, else 0 |
 
+``softmax`` couples the entries along an axis, so its derivative is a product with the upstream
+gradient rather than a factor: :func:`softmax_backward` computes
+:math:`s \odot (g - \sum_j g_j s_j)` from the output :math:`s`.
+
 Each takes ``out=``: pass the input itself (``sigmoid(a, out=a)``) or a scratch array to work in
 place without allocating, which is what the built-in cells do on their hot path. The result keeps
 the input's dtype (float32 stays float32). ``hard_sigmoid`` is Theano's, as in the GRU source
@@ -24,10 +28,13 @@ import numpy as np
 __all__ = [
     "hard_sigmoid",
     "hard_sigmoid_derivative",
+    "log_softmax",
     "relu",
     "relu_derivative",
     "sigmoid",
     "sigmoid_derivative",
+    "softmax",
+    "softmax_backward",
     "tanh",
     "tanh_derivative",
 ]
@@ -89,6 +96,46 @@ def hard_sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 def relu(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     r""":math:`\max(a, 0)`, elementwise; ``out`` as in :func:`sigmoid`."""
     return np.maximum(a, 0, out=_target(a, out))
+
+
+def softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""Softmax along ``axis``: :math:`s_i = e^{a_i} / \sum_j e^{a_j}`.
+
+    The maximum along ``axis`` is subtracted first, so ``exp`` never overflows for finite input;
+    an axis of length 0 gives an empty result.
+
+    Parameters
+    ----------
+    a : ndarray, any shape
+    axis : int
+        The axis whose entries sum to one.
+
+    Returns
+    -------
+    ndarray, like ``a``.
+    """
+    if a.shape[axis] == 0:
+        return np.empty_like(a)
+    result = a - a.max(axis=axis, keepdims=True)
+    np.exp(result, out=result)
+    result /= result.sum(axis=axis, keepdims=True)
+    return result
+
+
+def log_softmax(a: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""Logarithm of :func:`softmax`, :math:`a_i - \log \sum_j e^{a_j}`, computed from the shifted
+    input so that no ``exp`` overflows and no ``log`` of an underflowed 0 occurs."""
+    if a.shape[axis] == 0:
+        return np.empty_like(a)
+    shifted = a - a.max(axis=axis, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
+
+
+def softmax_backward(s: np.ndarray, grad: np.ndarray, axis: int = -1) -> np.ndarray:
+    r"""The gradient of the input of :func:`softmax` from its output ``s`` and the upstream
+    gradient ``grad`` (same shape): :math:`s \odot (g - \sum_j g_j s_j)` along ``axis``."""
+    return s * (grad - (grad * s).sum(axis=axis, keepdims=True))
 
 
 def sigmoid_derivative(y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

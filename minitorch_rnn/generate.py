@@ -13,8 +13,8 @@ from contextlib import contextmanager
 
 import numpy as np
 
+from . import functional as F
 from . import init
-from .layers.activations import softmax
 from .module import Module
 from .recurrent.unroll import Unroll
 from .validation import check_real, check_size, is_int
@@ -32,11 +32,9 @@ def _stepping(model: Module) -> Iterator[None]:
         raise ValueError(
             "sample: a model that reads sequences backwards cannot generate left to right"
         )
+    # a stack's or Bidirectional's published state is read from its Unrolls, so restoring the
+    # Unrolls restores theirs too
     saved = [(u.stateful, u.state) for u in unrolls]
-    # containers that publish their layers' final states (the stacks' h_n) keep theirs too
-    published = [
-        (m, vars(m)["state"]) for m in model.modules() if "state" in vars(m) and m not in unrolls
-    ]
     was_training = model.training
     model.eval()
     for unroll in unrolls:
@@ -46,9 +44,18 @@ def _stepping(model: Module) -> Iterator[None]:
     finally:
         for unroll, (stateful, state) in zip(unrolls, saved, strict=True):
             unroll.stateful, unroll.state = stateful, state
-        for module, state in published:
-            vars(module)["state"] = state
         model.train(was_training)
+
+
+def _last_logits(logits: object) -> np.ndarray:
+    """The logits of the last step of the one sample, checking the model returned ``(1, T, V)``."""
+    array = np.asarray(logits)
+    if array.ndim != 3 or array.shape[0] != 1 or array.shape[-1] < 1:
+        raise ValueError(
+            "sample: the model must return logits of shape (B, T, V) for ids of shape (B, T), "
+            f"got shape {array.shape} (use return_sequences=True in its recurrent layers)"
+        )
+    return array[0, -1]
 
 
 def next_token_distribution(
@@ -66,7 +73,7 @@ def next_token_distribution(
     if top_k is not None and top_k < scaled.size:
         threshold = np.partition(scaled, -top_k)[-top_k]
         scaled = np.where(scaled >= threshold, scaled, -np.inf)
-    return softmax(scaled)
+    return F.softmax(scaled)
 
 
 def sample(
@@ -119,7 +126,7 @@ def sample(
     with _stepping(model):
         logits = model.forward(prompt[None, :].astype(np.int64))
         for _ in range(length):
-            probabilities = next_token_distribution(logits[0, -1], temperature, top_k)
+            probabilities = next_token_distribution(_last_logits(logits), temperature, top_k)
             token = int(generator.choice(probabilities.size, p=probabilities))
             if token == stop_id:
                 break

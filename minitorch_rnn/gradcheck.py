@@ -63,6 +63,24 @@ def _scalar(output: Nested, weights: Nested) -> float:
     return total
 
 
+def _input_grads(module: Module, returned: Nested, count: int) -> tuple[Any, ...]:
+    """The analytic gradient of each of ``count`` inputs, in their order.
+
+    ``backward`` returns one gradient per input (a bare one for a single input). A recurrent
+    module called as ``forward(x, state)`` returns the input's only and publishes the state's as
+    ``grad_initial_state`` (``Unroll``, ``Bidirectional``, the stacks): it is taken from there. An
+    input left without a gradient is reported by name when its numeric gradient is not zero.
+    """
+    if count == 1:
+        return (returned,)
+    if isinstance(returned, tuple) and len(returned) == count:
+        return returned
+    grad_initial_state = getattr(module, "grad_initial_state", None)
+    if grad_initial_state is not None:
+        return (returned, grad_initial_state) + (None,) * (count - 2)
+    return (returned,) + (None,) * (count - 1)
+
+
 def gradcheck(
     module: Module,
     *inputs: Any,
@@ -81,7 +99,10 @@ def gradcheck(
         parameters and gradients are left as they were.
     *inputs : array or nested tuple of arrays
         Positional inputs of ``forward``, e.g. ``(x, (h, c))`` for an LSTM cell. Integer arrays
-        (token ids, lengths) are passed through unperturbed.
+        (token ids, lengths) are passed through unperturbed. Every float input is checked:
+        ``gradcheck(unroll, x, h0)`` checks the initial state's gradient, which a recurrent
+        module publishes as ``grad_initial_state``; an input whose gradient ``backward`` does
+        not provide fails the check, by name, unless its numeric gradient is zero.
     eps : float
         Step of the central difference.
     atol, rtol : float
@@ -98,6 +119,8 @@ def gradcheck(
 
     Raises
     ------
+    TypeError
+        If ``module`` is not a :class:`~minitorch_rnn.Module` (a bare function has no backward).
     AssertionError
         Naming the first tensor that fails, its worst index, and the analytic and numeric values.
 
@@ -108,6 +131,11 @@ def gradcheck(
     with the same draws for every evaluation. Every ``.grad`` starts from random values rather
     than zeros, so a ``backward`` that assigns instead of accumulating (``+=``) fails the check.
     """
+    if not isinstance(module, Module):
+        raise TypeError(
+            f"gradcheck: module must be a Module with forward and backward, got "
+            f"{type(module).__name__} (wrap a function in a Module subclass)"
+        )
     kwargs = dict(forward_kwargs or {})
     probe = copy.deepcopy(module).to(np.float64)
     inputs64 = _to_float64(inputs)
@@ -126,9 +154,7 @@ def gradcheck(
     prefilled = {name: rng.standard_normal(p.shape) for name, p in probe.named_parameters()}
     for name, parameter in probe.named_parameters():
         parameter.grad[...] = prefilled[name]
-    analytic_inputs = probe.backward(weights)
-    if len(inputs64) == 1:
-        analytic_inputs = (analytic_inputs,)
+    analytic_inputs = _input_grads(probe, probe.backward(weights), len(inputs64))
     after_backward = {name: p.grad.copy() for name, p in probe.named_parameters()}
     analytic_params = {name: grad - prefilled[name] for name, grad in after_backward.items()}
 

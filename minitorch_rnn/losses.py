@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .layers.activations import sigmoid
+from . import functional as F
 from .validation import check_min_rank, float_input, is_int, no_forward_error, read_only
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "Loss", "MSELoss"]
@@ -29,8 +29,8 @@ _REDUCTIONS = ("mean", "sum", "batch_mean")
 class Loss:
     """Base class: reduction, masking and the forward/backward bookkeeping.
 
-    Subclasses implement :meth:`_elementwise`, which returns the per-element loss and its
-    per-element gradient (both unreduced) and the shape that ``mask`` must have.
+    Subclasses implement :meth:`_elementwise`, which returns the per-element losses, their
+    gradients with respect to ``pred`` (both unreduced) and which elements count.
 
     Attributes
     ----------
@@ -228,11 +228,9 @@ class CrossEntropyLoss(Loss):
             )
         safe_target = np.where(counted, target, 0)[..., None]
         if self.from_logits:
-            shifted = pred - pred.max(axis=-1, keepdims=True)
-            exp = np.exp(shifted)
-            total = exp.sum(axis=-1, keepdims=True)
-            losses = (np.log(total) - np.take_along_axis(shifted, safe_target, axis=-1))[..., 0]
-            grads = exp / total
+            log_probabilities = F.log_softmax(pred)
+            losses = -np.take_along_axis(log_probabilities, safe_target, axis=-1)[..., 0]
+            grads = np.exp(log_probabilities)  # softmax(pred)
             np.put_along_axis(
                 grads, safe_target, np.take_along_axis(grads, safe_target, axis=-1) - 1, axis=-1
             )
@@ -301,7 +299,7 @@ class BCEWithLogitsLoss(Loss):
         target = _float_target(target, pred, "BCEWithLogitsLoss")
         _check_unit_interval(target, "BCEWithLogitsLoss", "target")
         losses = np.maximum(pred, 0) - pred * target + np.log1p(np.exp(-np.abs(pred)))
-        grads = sigmoid(pred) - target
+        grads = F.sigmoid(pred) - target
         return losses, grads, np.ones(pred.shape, dtype=bool)
 
 

@@ -7,10 +7,9 @@ so a parameter used twice (tied weights, or a cell at every time step) receives 
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -18,7 +17,7 @@ from numpy.typing import DTypeLike
 from .dtype import as_float_dtype
 from .validation import check_keys, staged_arrays
 
-__all__ = ["Module", "Parameter", "Sequential", "input_grad_needed"]
+__all__ = ["Module", "Parameter", "Sequential", "accepts_lengths", "input_grad_needed"]
 
 
 class Parameter:
@@ -88,7 +87,18 @@ class Module:
 
     Subclasses set parameters and submodules as attributes in ``__init__`` (they register
     themselves, as in PyTorch) and implement ``forward`` and ``backward``.
+
+    Attributes
+    ----------
+    accepts_lengths : bool (class attribute, default False)
+        Whether ``forward`` takes a ``lengths=`` keyword (the valid lengths of a padded batch).
+        ``Sequential`` and the Trainer pass ``lengths`` only to modules that declare it; a user
+        module whose ``forward`` takes it sets ``accepts_lengths = True``.
+    training : bool
+        Training mode (the default) or eval mode, see :meth:`train` and :meth:`eval`.
     """
+
+    accepts_lengths: ClassVar[bool] = False
 
     training: bool
     _parameters: dict[str, Parameter]
@@ -137,6 +147,16 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
+
+    def check_backward_ready(self) -> None:
+        """Raise the error ``backward`` would raise for want of a pending forward pass, or
+        return.
+
+        A container that runs several modules backwards calls it on all of them first, so that
+        a module which cannot go back (its forward ran in eval mode and kept nothing, or a
+        backward already used it) refuses before any other module has accumulated a gradient.
+        The default returns: a module whose ``backward`` can always run needs nothing here.
+        """
 
     # -- traversal ----------------------------------------------------------------------------
 
@@ -239,12 +259,19 @@ class Module:
 
         Raises
         ------
+        TypeError
+            If ``state`` is not a mapping (a list of pairs, None).
         KeyError
             Listing the missing and unexpected keys (strict mode).
         ValueError
             Listing every key whose shape differs, or whose value is not a finite float array.
         """
         owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"{owner}: state must be a mapping of parameter names to arrays (as state_dict() "
+                f"returns), got {type(state).__name__}"
+            )
         own = dict(self.named_parameters())
         if strict:
             check_keys(owner, own, state, error=KeyError)
@@ -271,20 +298,14 @@ class Module:
 
 
 def accepts_lengths(module: Module) -> bool:
-    """Whether ``module.forward`` declares a ``lengths`` keyword (it then gets padded lengths)."""
-    cls = type(module)
-    cached = _ACCEPTS_LENGTHS.get(cls)
-    if cached is None:
-        cached = "lengths" in inspect.signature(module.forward).parameters
-        _ACCEPTS_LENGTHS[cls] = cached
-    return cached
-
-
-_ACCEPTS_LENGTHS: dict[type, bool] = {}
+    """Whether ``module.forward`` takes a ``lengths`` keyword: its declared
+    :attr:`Module.accepts_lengths` (a ``Sequential`` accepts it when a child does)."""
+    return bool(module.accepts_lengths)
 
 
 class StateSnapshot:
-    """The attributes of every module below ``root``, to undo a forward pass that failed midway.
+    """The attributes of every module below each of ``roots``, to undo a forward pass that failed
+    midway.
 
     A snapshot stands in for validate-then-run here because whether a child accepts its input is
     known only once the children before it have run, and a forward pass changes caches, carried
@@ -295,9 +316,10 @@ class StateSnapshot:
     change in place.
     """
 
-    def __init__(self, root: Module) -> None:
+    def __init__(self, *roots: Module) -> None:
         self._saved = []
-        for module in root.modules():
+        modules = {id(m): m for root in roots for m in root.modules()}  # each once, in order
+        for module in modules.values():
             attributes = dict(vars(module))
             lists = {k: list(v) for k, v in attributes.items() if isinstance(v, list)}
             generators = {
@@ -331,6 +353,11 @@ class Sequential(Module):
     ['0.weight', '0.bias', '2.weight', '2.bias']
     """
 
+    @property  # a class attribute elsewhere, derived from the children here
+    def accepts_lengths(self) -> bool:  # type: ignore[override]
+        """True when any child accepts ``lengths`` (it is then passed on to those children)."""
+        return any(accepts_lengths(child) for child in self.children())
+
     def __init__(self, *modules: Module) -> None:
         super().__init__()
         for index, module in enumerate(modules):
@@ -353,69 +380,50 @@ class Sequential(Module):
     def forward(self, x: Any, lengths: Any = None) -> Any:
         """Apply each module in turn; pass ``lengths`` to those that accept it.
 
-        If a child rejects its input, the children before it are restored to their state before
-        this call, so a rejected call changes nothing.
+        A rejected call changes nothing. Every child checks its input before it changes any
+        state, so what can go wrong after a child has run is only that a *later* child rejects
+        what it produced; then the children that ran are restored. Whether that happens is
+        known only by running them, so their state is snapshotted first — theirs only: the last
+        child has no later one to fail after it, and a single child needs no snapshot at all.
         """
-        snapshot = StateSnapshot(self)
+        children = list(self._modules.values())
+        snapshot = StateSnapshot(*children[:-1]) if len(children) > 1 else None
         try:
-            for module in self._modules.values():
+            for module in children:
                 if lengths is not None and accepts_lengths(module):
                     x = module.forward(x, lengths=lengths)
                 else:
                     x = module.forward(x)
         except Exception:
-            snapshot.restore()
+            if snapshot is not None:
+                snapshot.restore()
             raise
         return x
+
+    def check_backward_ready(self) -> None:
+        """Ask every child (see :meth:`Module.check_backward_ready`)."""
+        for child in self.children():
+            child.check_backward_ready()
 
     def backward(self, grad_output: Any) -> Any:
         """Back-propagate through the modules in reverse order.
 
-        All or nothing: the gradients of the children that run first are accumulated apart and
-        added to their ``.grad`` only once every child has accepted the call, so a child that
-        rejects it (an ``Unroll`` whose trace was already used, say) leaves every gradient as
-        it was. The first child is told whether its input needs a gradient
+        All or nothing, by validating before running: every child is first asked whether it
+        can go back (:meth:`Module.check_backward_ready`), so a child that would refuse (an
+        ``Unroll`` whose trace was already used, say) does so before any later child has added
+        to a ``.grad``. Each child then checks its own gradient argument before it accumulates.
+        The first child is told whether its input needs a gradient
         (:attr:`Module.needs_input_grad`).
         """
         children = list(self._modules.values())
         if not children:
             return grad_output
-        # The first child runs last; like every layer, it checks before it accumulates.
-        staging = _StagedGrads(children[1:])
-        try:
-            grad = grad_output
-            for module in reversed(children[1:]):
-                grad = module.backward(grad)
-            with input_grad_needed(children[0], self.needs_input_grad):
-                grad = children[0].backward(grad)
-        except BaseException:
-            staging.discard()
-            raise
-        staging.commit()
-        return grad
-
-
-class _StagedGrads:
-    """Redirect the ``.grad`` of the parameters of ``modules`` to zeros until :meth:`commit`
-    adds what was accumulated, or :meth:`discard` drops it (validate-then-run for a chain whose
-    later links can only be checked by running the earlier ones)."""
-
-    def __init__(self, modules: list[Module]) -> None:
-        self._saved: dict[int, tuple[Parameter, np.ndarray]] = {}
-        for module in modules:
-            for _, parameter in module.named_parameters():
-                if id(parameter) not in self._saved:
-                    self._saved[id(parameter)] = (parameter, parameter.grad)
-                    parameter.grad = np.zeros_like(parameter.grad)
-
-    def commit(self) -> None:
-        for parameter, grad in self._saved.values():
-            grad += parameter.grad
-            parameter.grad = grad
-
-    def discard(self) -> None:
-        for parameter, grad in self._saved.values():
-            parameter.grad = grad
+        self.check_backward_ready()
+        grad = grad_output
+        for module in reversed(children[1:]):
+            grad = module.backward(grad)
+        with input_grad_needed(children[0], self.needs_input_grad):
+            return children[0].backward(grad)
 
 
 @contextmanager
@@ -425,13 +433,9 @@ def input_grad_needed(module: Module, needed: bool) -> Iterator[None]:
     The Trainer wraps ``model.backward`` in ``input_grad_needed(model, False)``: the model's input
     is data, so its first layer may skip the input gradient.
     """
-    had_own = "needs_input_grad" in vars(module)
     previous = module.needs_input_grad
-    object.__setattr__(module, "needs_input_grad", bool(needed))
+    module.needs_input_grad = bool(needed)
     try:
         yield
     finally:
-        if had_own:
-            object.__setattr__(module, "needs_input_grad", previous)
-        else:
-            del vars(module)["needs_input_grad"]
+        module.needs_input_grad = previous

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+import copy
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from .layers.embedding import Embedding
-from .module import Module, Sequential, StateSnapshot
-from .validation import is_int
+from .module import Module, Sequential
+from .recurrent.unroll import Unroll
+from .validation import check_size, is_int
 
 __all__ = ["summary"]
 
@@ -38,9 +39,9 @@ def summary(
         Any module: a layer, a cell, a stack, ``Bidirectional``, a ``Sequential``, a user model.
     input_shape : sequence of int, optional
         The full input shape *including the batch*, e.g. ``(32, 50, 2)`` for ``(B, T, F)``. When
-        given, one forward pass on zeros of that shape, in eval mode, finds each module's output
-        shape. It leaves the model exactly as it was: training flags, carried (stateful) states,
-        caches and the random generators of Dropout layers are restored afterwards.
+        given, one forward pass on zeros of that shape, in eval mode, on a copy of the model, finds
+        the output shape of the model and of every module of its ``Sequential`` containers
+        (modules inside other layers show ``-``). The model itself is not touched.
     dtype : dtype, optional
         Of the zero input: by default int64 when the model starts with an :class:`Embedding`
         (token ids), else the dtype of the model's parameters.
@@ -55,7 +56,8 @@ def summary(
     Raises
     ------
     TypeError
-        If ``model`` is not a Module or ``input_shape`` is not a sequence of ints.
+        If ``model`` is not a Module, ``input_shape`` is not a sequence of ints or ``max_depth``
+        is not an int.
     ValueError
         If a size is below 1, or the forward pass on that shape fails (the message says why).
 
@@ -68,7 +70,7 @@ def summary(
     ======================================================
     (Sequential)                     (4, 10, 1)        393
       0 (LSTM)                       (4, 10, 8)        384
-        0.layer0 (Unroll)            (4, 10, 8)        384
+        0.layer0 (Unroll)            -                 384
           0.layer0.cell (LSTMCell)   -                 384
       1 (Dense)                      (4, 10, 1)          9
     ======================================================
@@ -78,8 +80,8 @@ def summary(
     """
     if not isinstance(model, Module):
         raise TypeError(f"summary: model must be a Module, got {type(model).__name__}")
-    if max_depth is not None and (not is_int(max_depth) or max_depth < 0):
-        raise ValueError(f"summary: max_depth must be an int >= 0 or None, got {max_depth!r}")
+    if max_depth is not None:
+        max_depth = check_size(max_depth, "summary", "max_depth", minimum=0)
     shapes: dict[int, str] = {}
     if input_shape is not None:
         shapes = _output_shapes(model, _checked_shape(input_shape), dtype)
@@ -127,39 +129,45 @@ def _input_dtype(model: Module, dtype: DTypeLike | None) -> np.dtype:
 def _output_shapes(
     model: Module, input_shape: tuple[int, ...], dtype: DTypeLike | None
 ) -> dict[int, str]:
-    """``id(module) -> formatted output shape`` of one eval-mode forward on zeros, undone after."""
+    """``id(module) -> formatted output shape`` of one eval-mode forward on zeros.
+
+    The forward runs on a deep copy of the model, with fresh carried states, so the model itself
+    (caches, carried states, random generators, training flags) is never touched. A
+    ``Sequential`` is run one child at a time, as its own ``forward`` does, so that each child's
+    output is seen; other modules are seen as a whole (rows inside them show ``-``).
+    """
     inputs = np.zeros(input_shape, dtype=_input_dtype(model, dtype))
+    probe = copy.deepcopy(model)
+    probe.eval()
+    for module in probe.modules():
+        if isinstance(module, Unroll):
+            module.reset_state()  # a carried state may have another batch size
+    originals = {
+        id(copied): id(original)
+        for copied, original in zip(probe.modules(), model.modules(), strict=True)
+    }
     shapes: dict[int, str] = {}
-    snapshot = StateSnapshot(model)  # also removes the recording wrappers below when restored
     try:
-        model.eval()
-        for module in model.modules():
-            reset_state = getattr(module, "reset_state", None)
-            if callable(reset_state):
-                reset_state()  # a carried state may have another batch size
-            object.__setattr__(module, "forward", _recording(module.forward, module, shapes))
-        try:
-            model.forward(inputs)
-        except Exception as error:
-            raise ValueError(
-                f"summary: {type(model).__name__} cannot run on input_shape {input_shape} "
-                f"({type(error).__name__}: {error})"
-            ) from error
-    finally:
-        snapshot.restore()
-    return shapes
+        _run_recording(probe, inputs, shapes)
+    except Exception as error:
+        raise ValueError(
+            f"summary: {type(model).__name__} cannot run on input_shape {input_shape} "
+            f"({type(error).__name__}: {error})"
+        ) from error
+    return {originals[key]: text for key, text in shapes.items()}
 
 
-def _recording(
-    forward: Callable[..., Any], module: Module, shapes: dict[int, str]
-) -> Callable[..., Any]:
-    @functools.wraps(forward)  # keeps the signature, which Sequential inspects for ``lengths``
-    def record(*args: Any, **kwargs: Any) -> Any:
-        output = forward(*args, **kwargs)
-        shapes[id(module)] = _shape_text(output)
-        return output
-
-    return record
+def _run_recording(module: Module, x: Any, shapes: dict[int, str]) -> Any:
+    """``module.forward(x)``, recording the output shape of the module (and of every child of a
+    ``Sequential``, recursively) into ``shapes``."""
+    if type(module) is Sequential:  # a subclass may run its children its own way
+        output = x
+        for child in module:
+            output = _run_recording(child, output, shapes)
+    else:
+        output = module.forward(x)
+    shapes[id(module)] = _shape_text(output)
+    return output
 
 
 def _shape_text(output: Any) -> str:

@@ -222,6 +222,18 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
+def check_probability(value: Any, owner: str, name: str) -> float:
+    """Return ``value`` as a ``float`` if it is a real number in ``[0, 1)``; else raise.
+
+    The range of a dropout rate (1 would drop everything). A non-number is a ``TypeError``, a value
+    out of range (or NaN) a ``ValueError``; both name the owner and the argument.
+    """
+    probability = check_real(value, owner, name)
+    if not 0.0 <= probability < 1.0:
+        raise ValueError(f"{owner}: {name} must be in [0, 1), got {value!r}")
+    return probability
+
+
 def check_real(value: Any, owner: str, name: str) -> float:
     """Return ``value`` as a finite ``float`` if it is a real number (not a bool); else raise.
 

@@ -86,4 +86,30 @@ def test_functional_is_reachable_as_mt_functional() -> None:
     assert mt.functional is F
     assert set(F.__all__) == {
         name for pair in PAIRS.values() for name in (p.__name__ for p in pair)
-    }
+    } | {"softmax", "log_softmax", "softmax_backward"}
+
+
+def test_softmax_sums_to_one_and_log_softmax_is_its_log_at_extreme_logits() -> None:
+    logits = np.array([[1000.0, 0.0, -1000.0], [1.0, 2.0, 3.0]])
+    s = F.softmax(logits)
+    np.testing.assert_allclose(s.sum(axis=-1), 1.0)
+    np.testing.assert_allclose(F.log_softmax(logits)[1], np.log(s[1]))
+    assert F.log_softmax(logits)[0, 2] == -2000.0  # no log(0) = -inf
+
+
+def test_softmax_backward_matches_finite_differences() -> None:
+    rng = np.random.default_rng(0)
+    a, grad = rng.standard_normal((2, 5)), rng.standard_normal((2, 5))
+    eps = 1e-6
+    numeric = np.zeros_like(a)
+    for index in np.ndindex(a.shape):
+        plus, minus = a.copy(), a.copy()
+        plus[index] += eps
+        minus[index] -= eps
+        numeric[index] = ((F.softmax(plus) - F.softmax(minus)) * grad).sum() / (2 * eps)
+    np.testing.assert_allclose(F.softmax_backward(F.softmax(a), grad), numeric, atol=1e-8)
+
+
+def test_softmax_over_an_empty_axis_is_empty() -> None:
+    assert F.softmax(np.zeros((2, 0))).shape == (2, 0)
+    assert F.log_softmax(np.zeros((2, 0))).shape == (2, 0)

@@ -212,3 +212,15 @@ def test_bad_sampling_arguments_are_rejected_naming_sample_and_the_argument(
     options: dict[str, object] = {"length": 5, **arguments}
     with pytest.raises(error, match=message):
         sample(language_model(), [0], **options)  # type: ignore[arg-type]
+
+
+def test_a_model_returning_one_vector_per_sequence_is_a_clear_value_error() -> None:
+    model = mt.Sequential(
+        mt.Embedding(5, 3, seed=0),
+        mt.Unroll(mt.GRUCell(3, 4, seed=0), return_sequences=False),
+        mt.Dense(4, 5, seed=0),
+    )
+    with pytest.raises(
+        ValueError, match=r"sample: the model must return logits of shape \(B, T, V\)"
+    ):
+        sample(model, [0], 3)

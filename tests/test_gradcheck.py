@@ -175,3 +175,32 @@ def test_tolerances_decide_the_verdict(rng: np.random.Generator) -> None:
     assert mt.gradcheck(SlightlyOff(), x, rtol=1e-2)
     with pytest.raises(AssertionError):
         mt.gradcheck(SlightlyOff(), x, rtol=1e-5)
+
+
+def test_gradcheck_of_a_plain_function_is_a_type_error_asking_for_a_module() -> None:
+    with pytest.raises(TypeError, match=r"gradcheck: module must be a Module .* got function"):
+        mt.gradcheck(lambda x: x, np.ones(3))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cell", [mt.GRUCell, mt.LSTMCell])
+def test_gradcheck_of_an_unroll_checks_the_initial_state_through_grad_initial_state(
+    cell: type[mt.RecurrentCell],
+) -> None:
+    rng = np.random.default_rng(0)
+    unroll = mt.Unroll(cell(2, 3, seed=0, dtype=np.float64))
+    x = rng.standard_normal((2, 4, 2))
+    h0 = rng.standard_normal((2, 3))
+    state = h0 if cell is mt.GRUCell else (h0, rng.standard_normal((2, 3)))
+    assert mt.gradcheck(unroll, x, state)
+
+
+def test_gradcheck_names_a_float_input_whose_gradient_backward_does_not_give() -> None:
+    class AddsTwo(mt.Module):
+        def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            return a + b
+
+        def backward(self, grad_output: np.ndarray) -> np.ndarray:
+            return grad_output  # the gradient of b is missing
+
+    with pytest.raises(AssertionError, match=r"input\[1\]: backward returned no gradient"):
+        mt.gradcheck(AddsTwo(), np.ones(3), np.ones(3))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import minitorch_rnn as mt
+from minitorch_rnn.module import accepts_lengths
 
 
 class Inner(mt.Module):
@@ -53,6 +54,8 @@ class CallLog(mt.Module):
 
 class TakesLengths(mt.Module):
     """Identity whose forward declares ``lengths``; remembers what it received."""
+
+    accepts_lengths = True
 
     def __init__(self) -> None:
         super().__init__()
@@ -436,3 +439,17 @@ def test_named_generators_lists_every_random_generator_of_the_tree_once_by_dotte
     generators = [generator for _, generator in model.named_generators()]
     assert names == ["1.rng", "2.1.rng"]
     assert generators[0] is shared.rng and len({id(g) for g in generators}) == 2
+
+
+@pytest.mark.parametrize("state", [[("weight", np.zeros((2, 2)))], None])
+def test_load_state_dict_of_a_non_mapping_is_a_type_error_naming_the_method(state: Any) -> None:
+    model = mt.Sequential(mt.Dense(2, 2, seed=0))
+    with pytest.raises(TypeError, match=r"Sequential.load_state_dict: state must be a mapping"):
+        model.load_state_dict(state)
+
+
+def test_accepts_lengths_is_declared_by_the_class_and_derived_for_sequential() -> None:
+    assert not accepts_lengths(mt.Dense(2, 2)) and accepts_lengths(mt.MeanPool())
+    assert accepts_lengths(mt.LSTM(2, 3)) and accepts_lengths(mt.Unroll(mt.GRUCell(2, 3)))
+    assert not accepts_lengths(mt.Sequential(mt.Dense(2, 2), mt.Tanh()))
+    assert accepts_lengths(mt.Sequential(mt.Dense(2, 2), TakesLengths()))

@@ -125,3 +125,18 @@ def test_applications_print_the_summary_first_with_summary_flag(argv, first_row)
     assert table_start <= 1  # before training starts: at most the data line comes first
     assert lines[table_start + 2].startswith(first_row)
     assert any(line.startswith("Total params: ") for line in lines)
+
+
+def test_max_depth_must_be_a_non_negative_int():
+    with pytest.raises(TypeError, match=r"summary: max_depth must be an int, got 1\.5"):
+        mt.summary(mt.Dense(2, 2), max_depth=1.5)
+    with pytest.raises(ValueError, match="summary: max_depth must be >= 0, got -1"):
+        mt.summary(mt.Dense(2, 2), max_depth=-1)
+
+
+def test_the_shape_finding_forward_never_touches_the_model():
+    model = mt.Sequential(mt.Dense(3, 2, seed=0))
+    model.forward(np.ones((4, 3)))
+    pending = model[0].backward  # a pending backward keeps its forward's batch of 4
+    mt.summary(model, (7, 3))
+    assert pending(np.ones((4, 2))).shape == (4, 3)

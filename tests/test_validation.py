@@ -228,3 +228,23 @@ def test_check_lengths_rejects_wrong_shape_range_and_dtype() -> None:
         validation.check_lengths([5, 2], 2, 4, "T")
     with pytest.raises(TypeError, match="integer"):
         validation.check_lengths([1.0, 2.0], 2, 4, "T")
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (1.0, ValueError),
+        (-0.1, ValueError),
+        (float("nan"), ValueError),
+        ("0.5", TypeError),
+        (True, TypeError),
+    ],
+)
+def test_check_probability_takes_reals_in_zero_to_one(value: object, error: type) -> None:
+    with pytest.raises(error, match="Owner: p must"):
+        validation.check_probability(value, "Owner", "p")
+
+
+def test_check_probability_returns_a_float() -> None:
+    assert validation.check_probability(0, "Owner", "p") == 0.0
+    assert validation.check_probability(0.5, "Owner", "p") == 0.5

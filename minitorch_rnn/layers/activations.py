@@ -1,4 +1,4 @@
-"""Elementwise and softmax activations, written to be stable for any finite input."""
+"""Elementwise and softmax activation layers; the math itself lives in :mod:`minitorch_rnn.functional`."""
 
 from __future__ import annotations
 
@@ -6,32 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from .. import functional as F
 from ..module import Module
 from ..validation import float_input, grad_input, is_int, no_forward_error, read_only
 
-__all__ = ["Logistic", "ReLU", "Sigmoid", "Softmax", "Tanh", "sigmoid", "softmax"]
-
-
-def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Logistic function ``1 / (1 + exp(-x))`` without overflow for large ``|x|``.
-
-    ``exp(-|x|)`` never overflows; the two branches ``1/(1+e)`` and ``e/(1+e)`` are selected by the
-    sign of ``x``. Works in place when ``out is x``.
-    """
-    e = np.exp(-np.abs(x))
-    positive = x >= 0
-    if out is None:
-        out = np.empty_like(x)
-    np.divide(1.0, 1.0 + e, out=out, where=positive)
-    np.divide(e, 1.0 + e, out=out, where=~positive)
-    return out
-
-
-def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    """Softmax along ``axis``, shifted by the maximum so that ``exp`` never overflows."""
-    shifted = x - x.max(axis=axis, keepdims=True)
-    e = np.exp(shifted)
-    return e / e.sum(axis=axis, keepdims=True)
+__all__ = ["Logistic", "ReLU", "Sigmoid", "Softmax", "Tanh"]
 
 
 class _Elementwise(Module):
@@ -70,10 +49,10 @@ class Tanh(_Elementwise):
     """
 
     def _activate(self, x: np.ndarray) -> np.ndarray:
-        return np.tanh(x)
+        return F.tanh(x)
 
     def _derivative(self, y: np.ndarray) -> np.ndarray:
-        return 1.0 - y * y
+        return F.tanh_derivative(y)
 
 
 class Logistic(_Elementwise):
@@ -83,10 +62,10 @@ class Logistic(_Elementwise):
     """
 
     def _activate(self, x: np.ndarray) -> np.ndarray:
-        return sigmoid(x)
+        return F.sigmoid(x)
 
     def _derivative(self, y: np.ndarray) -> np.ndarray:
-        return y * (1.0 - y)
+        return F.sigmoid_derivative(y)
 
 
 Sigmoid = Logistic
@@ -99,10 +78,10 @@ class ReLU(_Elementwise):
     """
 
     def _activate(self, x: np.ndarray) -> np.ndarray:
-        return np.maximum(x, 0)
+        return F.relu(x)
 
     def _derivative(self, y: np.ndarray) -> np.ndarray:
-        return (y > 0).astype(y.dtype)
+        return F.relu_derivative(y)
 
 
 class Softmax(Module):
@@ -129,7 +108,7 @@ class Softmax(Module):
         x = float_input(x, "Softmax")
         if not -x.ndim <= self.axis < x.ndim:
             raise ValueError(f"Softmax: axis {self.axis} is out of range for shape {x.shape}")
-        self._s = softmax(x, self.axis)
+        self._s = F.softmax(x, self.axis)
         # the output is backward's cache: hand it out read-only (see _Elementwise)
         return read_only(self._s)
 
@@ -138,7 +117,7 @@ class Softmax(Module):
             raise no_forward_error("Softmax")
         s = self._s
         grad = grad_input(grad_output, "Softmax", s.shape, s.dtype)
-        return s * (grad - (grad * s).sum(axis=self.axis, keepdims=True))
+        return F.softmax_backward(s, grad, self.axis)
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"

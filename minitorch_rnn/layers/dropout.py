@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import init
 from ..module import Module
-from ..validation import check_real, float_input, grad_input, no_forward_error
+from ..validation import check_probability, float_input, grad_input, no_forward_error
 
 __all__ = ["Dropout"]
 
@@ -31,10 +31,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, *, seed: init.Seed = None) -> None:
         super().__init__()
-        p = check_real(p, "Dropout", "p")
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p = p
+        self.p = check_probability(p, "Dropout", "p")
         self.rng = init.as_generator(seed)
         self._scale_mask: np.ndarray | None = None
         self._shape: tuple[int, ...] | None = None

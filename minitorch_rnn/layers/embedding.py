@@ -28,9 +28,9 @@ class Embedding(Module):
     embedding_dim : int
         Length of each vector.
     seed : int or numpy.random.Generator, optional
-        Random state of the initialisation.
+        Random state of the N(0, 1) initialisation (PyTorch's).
     dtype : float32 or float64, optional
-        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
+        Of ``weight``; default :func:`minitorch_rnn.get_default_dtype`.
 
     Shapes
     ------

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..module import Module
-from ..validation import check_rank, float_input, grad_input, int_input, no_forward_error
+from ..validation import (
+    check_lengths,
+    check_rank,
+    float_input,
+    grad_input,
+    no_forward_error,
+    time_mask,
+)
 
 __all__ = ["MeanPool"]
 
@@ -26,6 +33,8 @@ class MeanPool(Module):
     x ``(B, T, F)``, lengths ``(B,)`` in ``1..T`` (default: all ``T``) -> ``(B, F)``.
     """
 
+    accepts_lengths: ClassVar[bool] = True
+
     def __init__(self) -> None:
         super().__init__()
         self._weights: np.ndarray | None = None
@@ -35,16 +44,14 @@ class MeanPool(Module):
         x = float_input(x, "MeanPool")
         check_rank(x, "MeanPool", (3,))
         batch, steps, _ = x.shape
+        if batch < 1 or steps < 1:
+            # a mean over no steps is undefined, and an empty batch is a caller's mistake
+            raise ValueError(f"MeanPool: input needs at least one sample and step, got {x.shape}")
         if lengths is None:
             counts = np.full(batch, steps)
         else:
-            counts = int_input(lengths, "MeanPool", name="lengths")
-            if counts.shape != (batch,) or counts.min() < 1 or counts.max() > steps:
-                raise ValueError(
-                    f"MeanPool: lengths must have shape ({batch},) with values in 1..{steps}, "
-                    f"got shape {counts.shape} with values {counts.min()}..{counts.max()}"
-                )
-        valid = np.arange(steps)[None, :] < counts[:, None]
+            counts = check_lengths(lengths, batch, steps, "MeanPool")
+        valid = time_mask(counts, steps)
         self._weights = (valid / counts[:, None]).astype(x.dtype)[..., None]
         self._shape = x.shape
         return (x * self._weights).sum(axis=1)

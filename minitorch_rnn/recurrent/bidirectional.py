@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -37,6 +37,8 @@ class Bidirectional(Module):
     ``return_sequences``, ``(B, 2H)`` / ``(B, H)`` from each direction's final state.
     """
 
+    accepts_lengths: ClassVar[bool] = True
+
     def __init__(
         self, forward_unroll: Unroll, backward_unroll: Unroll, merge: str = "concat"
     ) -> None:
@@ -69,7 +71,15 @@ class Bidirectional(Module):
 
     @property
     def state(self) -> tuple[Any, Any]:
+        """``(forward_state, backward_state)`` of the last forward; settable (a pair, or None to
+        clear both), which sets the two Unrolls' ``state``."""
         return self.forward_unroll.state, self.backward_unroll.state
+
+    @state.setter
+    def state(self, value: tuple[Any, Any] | None) -> None:
+        forward_state, backward_state = (None, None) if value is None else value
+        self.forward_unroll.state = forward_state
+        self.backward_unroll.state = backward_state
 
     @property
     def grad_initial_state(self) -> tuple[Any, Any]:
@@ -100,10 +110,11 @@ class Bidirectional(Module):
             state = (None, None)
         elif not isinstance(state, (tuple, list)) or len(state) != 2:
             raise TypeError("Bidirectional: state must be a pair (forward_state, backward_state)")
-        forward_args = self.forward_unroll._prepare(x, state[0], lengths)
-        backward_args = self.backward_unroll._prepare(x, state[1], lengths)
-        forward_out = self.forward_unroll._run(*forward_args)
-        backward_out = self.backward_unroll._run(*backward_args)
+        # both directions are checked before either runs: a rejected call changes nothing
+        forward_inputs = self.forward_unroll.check_inputs(x, state[0], lengths)
+        backward_inputs = self.backward_unroll.check_inputs(x, state[1], lengths)
+        forward_out = self.forward_unroll.run(forward_inputs)
+        backward_out = self.backward_unroll.run(backward_inputs)
         self._output_shape = forward_out.shape[:-1] + (
             forward_out.shape[-1] + (backward_out.shape[-1] if self.merge == "concat" else 0),
         )
@@ -111,11 +122,18 @@ class Bidirectional(Module):
             return forward_out + backward_out
         return np.concatenate([forward_out, backward_out], axis=-1)
 
+    def check_backward_ready(self) -> None:
+        """Raise unless a forward of both directions is pending."""
+        if self._output_shape is None:
+            raise RuntimeError("Bidirectional: backward called before forward")
+        self.forward_unroll.check_backward_ready()
+        self.backward_unroll.check_backward_ready()
+
     def backward(self, grad_output: Any, grad_state: Any = None) -> np.ndarray | None:
         """Split the gradient between the directions and add their input gradients (None when
         no input gradient is needed, see :class:`Unroll`)."""
-        if self._output_shape is None:
-            raise RuntimeError("Bidirectional: backward called before forward")
+        self.check_backward_ready()
+        assert self._output_shape is not None
         grad_output = np.asarray(grad_output)
         if grad_output.shape != self._output_shape:
             raise ValueError(
@@ -134,12 +152,12 @@ class Bidirectional(Module):
                 "Bidirectional: grad_state must be a pair (forward_grad_state, backward_grad_state) "
                 f"or None, got {type(grad_state).__name__}"
             )
-        forward_args = self.forward_unroll._prepare_backward(grad_forward, grad_state[0])
-        backward_args = self.backward_unroll._prepare_backward(grad_backward, grad_state[1])
+        forward_grads = self.forward_unroll.check_grads(grad_forward, grad_state[0])
+        backward_grads = self.backward_unroll.check_grads(grad_backward, grad_state[1])
         self._output_shape = None
         needed = self.needs_input_grad
-        grad_x = self.forward_unroll._run_backward(*forward_args, needs_input_grad=needed)
-        grad_x_reverse = self.backward_unroll._run_backward(*backward_args, needs_input_grad=needed)
+        grad_x = self.forward_unroll.run_backward(forward_grads, needs_input_grad=needed)
+        grad_x_reverse = self.backward_unroll.run_backward(backward_grads, needs_input_grad=needed)
         if grad_x is None or grad_x_reverse is None:
             return None  # half an input gradient would be wrong; either skip both or neither
         grad_x += grad_x_reverse

@@ -10,7 +10,6 @@ drive. A user's cell implements the same hooks and is then the built-in cells' e
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -30,7 +29,16 @@ from ..validation import (
     is_int,
 )
 
-__all__ = ["ACTIVATIONS", "GATES", "Cache", "RecurrentCell", "State", "gate_blocks"]
+__all__ = [
+    "ACTIVATIONS",
+    "GATES",
+    "Cache",
+    "RecurrentCell",
+    "State",
+    "checked_state_grads",
+    "gate_blocks",
+    "run_step",
+]
 
 State = tuple[np.ndarray, ...]
 Cache = dict[str, np.ndarray]
@@ -85,6 +93,18 @@ class RecurrentCell(Module):
 
     Attributes
     ----------
+    num_gates : int (class attribute, default 1)
+        Width of the fused pre-activation block, in units of ``hidden_size``: ``weight_ih`` has
+        ``num_gates * H`` rows (1 for an Elman RNN, 3 for a GRU, 4 for an LSTM).
+    state_names : tuple of str (class attribute, default ``("h",)``)
+        Names of the state arrays, each ``(B, H)``, any number >= 1; the first is the output
+        (``("h", "c")`` for an LSTM). A state with one name is passed as a bare array, otherwise
+        as a tuple in this order.
+    takes_input_grad : bool (class attribute, default True)
+        Whether :meth:`accumulate_grads` takes the ``input_grad`` keyword, with which ``Unroll``
+        asks it to skip the input gradient of a first layer fed data. A cell whose override has
+        no such keyword declares ``takes_input_grad = False``; it is then called without it and
+        its input gradient is computed and dropped.
     weight_ih : Parameter ``(num_gates * H, I)``
     weight_hh : Parameter ``(num_gates * H, H)``, or None if a subclass removed it
     bias_ih, bias_hh : Parameter ``(num_gates * H,)``, or None without bias
@@ -100,20 +120,9 @@ class RecurrentCell(Module):
     remembered. :meth:`reset` forgets every remembered step.
     """
 
-    num_gates: int = 1
-    """Width of the fused pre-activation block, in units of ``hidden_size``."""
-
-    state_names: tuple[str, ...] = ("h",)
-    """Names of the state arrays, each ``(B, H)``; the first is the output (``("h", "c")`` for an
-    LSTM; any number >= 1)."""
-
+    num_gates: ClassVar[int] = 1
+    state_names: ClassVar[tuple[str, ...]] = ("h",)
     takes_input_grad: ClassVar[bool] = True
-    """Whether this class's :meth:`accumulate_grads` declares the ``input_grad`` keyword (set for
-    every subclass; one without it is called without it and computes the input gradient)."""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.takes_input_grad = "input_grad" in inspect.signature(cls.accumulate_grads).parameters
 
     def __init__(
         self,
@@ -128,11 +137,6 @@ class RecurrentCell(Module):
         super().__init__()
         name = type(self).__name__
         self._check_protocol(name)
-        if is_int(input_size) and is_int(hidden_size) and min(input_size, hidden_size) < 1:
-            raise ValueError(
-                f"{name}: sizes must be positive, got input_size={input_size}, "
-                f"hidden_size={hidden_size}"
-            )
         self.input_size = check_size(input_size, name, "input_size")
         self.hidden_size = check_size(hidden_size, name, "hidden_size")
         initializers.recurrent_scheme(init, self.hidden_size, name)  # refuses an unknown name now
@@ -390,10 +394,18 @@ class RecurrentCell(Module):
         state_prev = self.check_state(state, x.shape[0])
         state_next = tuple(np.empty_like(state_prev[0]) for _ in range(self.state_size))
         cache = self.allocate_cache((x.shape[0],))
-        self.step(self.project_input(x), state_prev, state_next, cache)
+        run_step(self, self.project_input(x), state_prev, state_next, cache)
         if self.training:
             self._steps.append((x, state_prev, state_next, cache))
         return self.public_state(tuple(s.copy() for s in state_next))
+
+    def check_backward_ready(self) -> None:
+        """Raise unless a step is remembered (see :meth:`Module.check_backward_ready`)."""
+        if not self._steps:
+            raise RuntimeError(
+                f"{type(self).__name__}: backward called with no remembered step (forward in "
+                "training mode first; each backward consumes one forward, newest first)"
+            )
 
     def backward(self, grad_state: Any) -> tuple[np.ndarray, Any]:
         """Back through the newest remembered step.
@@ -409,16 +421,16 @@ class RecurrentCell(Module):
         grad_state_prev : like ``grad_state``, for the previous state.
         """
         name = type(self).__name__
-        if not self._steps:
-            raise RuntimeError(
-                f"{name}: backward called with no remembered step (forward in training mode first; "
-                "each backward consumes one forward, newest first)"
-            )
+        self.check_backward_ready()
         x, state_prev, state_next, cache = self._steps[-1]
         grads = self.check_state(grad_state, x.shape[0], owner=f"{name}.backward")
-        self._steps.pop()
         grad_preact = np.empty((x.shape[0], self.num_gates * self.hidden_size), self.dtype)
-        grad_state_prev = self.step_backward(grads, state_prev, state_next, cache, grad_preact)
+        grad_state_prev = checked_state_grads(
+            self,
+            self.step_backward(grads, state_prev, state_next, cache, grad_preact),
+            state_prev[0].shape,
+        )
+        self._steps.pop()  # only now: a hook that fails leaves the step remembered
         grad_x = self.accumulate_grads(grad_preact, x, state_prev, cache)
         assert grad_x is not None
         return grad_x, self.public_state(tuple(grad_state_prev))
@@ -429,3 +441,38 @@ class RecurrentCell(Module):
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, bias={self.bias_ih is not None}"
+
+
+def run_step(
+    cell: RecurrentCell, x_proj: np.ndarray, state_prev: State, state_next: State, cache: Cache
+) -> None:
+    """``cell.step(...)``, with a numpy shape error (an array written into a cache buffer that
+    :meth:`~RecurrentCell.cache_widths` made too narrow) reported as the hook's fault."""
+    try:
+        cell.step(x_proj, state_prev, state_next, cache)
+    except ValueError as error:
+        widths = cell.cache_widths()
+        raise ValueError(
+            f"{type(cell).__name__}.step failed ({error}); check that cache_widths() {widths} "
+            "declares every column step writes"
+        ) from error
+
+
+def checked_state_grads(cell: RecurrentCell, grad_prev: Any, shape: tuple[int, ...]) -> State:
+    """What ``cell.step_backward`` returned, checked: one ``shape`` array per state name, in a
+    tuple (a bare array is refused with the hook's name, not a confusing error later)."""
+    name = f"{type(cell).__name__}.step_backward"
+    count = cell.state_size
+    if not isinstance(grad_prev, tuple) or len(grad_prev) != count:
+        got = f"a tuple of {len(grad_prev)}" if isinstance(grad_prev, tuple) else type(grad_prev)
+        raise TypeError(
+            f"{name} must return a tuple of {count} array(s), one per state name "
+            f"{cell.state_names}, got {getattr(got, '__name__', got)}"
+        )
+    for state_name, grad in zip(cell.state_names, grad_prev, strict=True):
+        if np.shape(grad) != shape:
+            raise ValueError(
+                f"{name} returned a gradient of state {state_name} with shape {np.shape(grad)}, "
+                f"expected {shape}"
+            )
+    return grad_prev

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numpy.typing import DTypeLike
 
 from .. import functional as F
-from .. import init as initializers
 from .cell import ACTIVATIONS, Cache, RecurrentCell, State, check_gate, gate_blocks
 
 __all__ = ["GRUCell"]
@@ -34,12 +34,9 @@ class GRUCell(RecurrentCell):
     gate : {"sigmoid", "hard_sigmoid"}
         Activation of the gates r and z: the logistic sigmoid, or Theano's piecewise-linear
         ``clip(0.2 a + 0.5, 0, 1)`` as in the GRU source document.
-    init : str or callable
-        Initialisation scheme, see :class:`RecurrentCell`.
-    seed : int or numpy.random.Generator, optional
-        Random state of the initialisation.
-    dtype : float32 or float64, optional
-        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
+    **options
+        ``init``, ``seed``, ``dtype`` (keyword-only): the initialisation scheme, its random
+        state and the parameter dtype, as in :class:`RecurrentCell`.
 
     Shapes
     ------
@@ -57,12 +54,10 @@ class GRUCell(RecurrentCell):
         reset_after: bool = True,
         *,
         gate: str = "sigmoid",
-        init: str | initializers.ParameterInit = "pytorch",
-        seed: initializers.Seed = None,
-        dtype: DTypeLike | None = None,
+        **options: Any,
     ) -> None:
         check_gate("GRUCell", gate)
-        super().__init__(input_size, hidden_size, bias, init=init, seed=seed, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, **options)
         self.reset_after = bool(reset_after)
         self.gate = gate
 

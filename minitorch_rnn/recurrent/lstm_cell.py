@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-from numpy.typing import DTypeLike
 
 from .. import functional as F
-from .. import init as initializers
+from ..validation import check_real
 from .cell import ACTIVATIONS, Cache, RecurrentCell, State, check_gate, gate_blocks
 
 __all__ = ["LSTMCell"]
@@ -38,12 +39,9 @@ class LSTMCell(RecurrentCell):
     gate : {"sigmoid", "hard_sigmoid"}
         Activation of the gates i, f, o: the logistic sigmoid, or Theano's piecewise-linear
         ``clip(0.2 a + 0.5, 0, 1)`` (see :func:`minitorch_rnn.functional.hard_sigmoid`).
-    init : str or callable
-        Initialisation scheme, see :class:`RecurrentCell`.
-    seed : int or numpy.random.Generator, optional
-        Random state of the initialisation.
-    dtype : float32 or float64, optional
-        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
+    **options
+        ``init``, ``seed``, ``dtype`` (keyword-only): the initialisation scheme, its random
+        state and the parameter dtype, as in :class:`RecurrentCell`.
 
     Shapes
     ------
@@ -62,14 +60,13 @@ class LSTMCell(RecurrentCell):
         forget_bias: float = 0.0,
         *,
         gate: str = "sigmoid",
-        init: str | initializers.ParameterInit = "pytorch",
-        seed: initializers.Seed = None,
-        dtype: DTypeLike | None = None,
+        **options: Any,
     ) -> None:
         check_gate("LSTMCell", gate)
-        super().__init__(input_size, hidden_size, bias, init=init, seed=seed, dtype=dtype)
+        forget_bias = check_real(forget_bias, "LSTMCell", "forget_bias")
+        super().__init__(input_size, hidden_size, bias, **options)
         self.gate = gate
-        self.forget_bias = float(forget_bias)
+        self.forget_bias = forget_bias
         if forget_bias and self.bias_ih is not None and self.bias_hh is not None:
             forget = slice(hidden_size, 2 * hidden_size)
             self.bias_ih.data[forget] = forget_bias

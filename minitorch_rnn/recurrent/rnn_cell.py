@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.typing import DTypeLike
+from typing import Any
 
-from .. import init as initializers
+import numpy as np
+
 from .cell import ACTIVATIONS, Cache, RecurrentCell, State
 
 __all__ = ["RNNCell"]
@@ -21,19 +21,17 @@ class RNNCell(RecurrentCell):
     Parameters
     ----------
     input_size, hidden_size : int
-    nonlinearity : {"tanh", "relu", "sigmoid"}
-        "sigmoid" (derivative ``h (1 - h)``) is not in PyTorch; it answers the source documents'
-        exercise of a logistic hidden layer.
     bias : bool
         Whether to learn ``bias_ih`` and ``bias_hh``.
-    init : str or callable
-        ``"pytorch"`` (default), ``"normal"``, ``"orthogonal"``, ``"identity"`` (with
-        ``nonlinearity="relu"``: the IRNN of Le et al. 2015) or a callable; see
-        :class:`RecurrentCell`.
-    seed : int or numpy.random.Generator, optional
-        Random state of the initialisation.
-    dtype : float32 or float64, optional
-        Parameter dtype; default :func:`minitorch_rnn.get_default_dtype`.
+    nonlinearity : {"tanh", "relu", "sigmoid"}
+        The activation of the new state (PyTorch's name and argument order, so code written for
+        ``torch.nn.RNNCell`` reads the same; the gated cells call their option ``gate`` because it
+        chooses the activation of their gates, not of the state). "sigmoid" (derivative
+        ``h (1 - h)``) is not in PyTorch; it answers the exercise of a logistic hidden layer.
+    **options
+        ``init``, ``seed``, ``dtype`` (keyword-only): the initialisation scheme, its random
+        state and the parameter dtype, as in :class:`RecurrentCell` (``init="identity"`` with
+        ``nonlinearity="relu"`` is the IRNN).
 
     Shapes
     ------
@@ -48,18 +46,15 @@ class RNNCell(RecurrentCell):
         self,
         input_size: int,
         hidden_size: int,
-        nonlinearity: str = "tanh",
         bias: bool = True,
-        *,
-        init: str | initializers.ParameterInit = "pytorch",
-        seed: initializers.Seed = None,
-        dtype: DTypeLike | None = None,
+        nonlinearity: str = "tanh",
+        **options: Any,
     ) -> None:
         if nonlinearity not in ("tanh", "relu", "sigmoid"):
             raise ValueError(
                 f"RNNCell: nonlinearity must be 'tanh', 'relu' or 'sigmoid', got {nonlinearity!r}"
             )
-        super().__init__(input_size, hidden_size, bias, init=init, seed=seed, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, **options)
         self.nonlinearity = nonlinearity
 
     def step(self, x_proj: np.ndarray, state_prev: State, state_next: State, cache: Cache) -> None:

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -15,9 +15,10 @@ from numpy.typing import DTypeLike
 from .. import init
 from ..layers.dropout import Dropout
 from ..module import Module, input_grad_needed
-from ..validation import check_shape, check_size, float_input, is_int
+from ..validation import check_probability, check_shape, check_size, float_input
 from .bidirectional import Bidirectional
 from .cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
+from .registry import resolve_cell
 from .unroll import Unroll
 
 __all__ = ["GRU", "LSTM", "RNN", "RecurrentStack"]
@@ -29,8 +30,11 @@ class RecurrentStack(Module):
 
     Parameters
     ----------
-    cell_class : type of RecurrentCell
-        The cell of every layer and direction: built in or a user's subclass. It is called as
+    cell_class : str or type of RecurrentCell
+        The cell of every layer and direction: a name registered with
+        :func:`~minitorch_rnn.recurrent.register_cell` (``"rnn"``, ``"irnn"``, ``"gru"``,
+        ``"lstm"``, or a user's), whose registered defaults then apply (``"lstm"``: forget-gate
+        bias 1), or a class, built in or a user's subclass. It is called as
         ``cell_class(layer_input_size, hidden_size, seed=rng, dtype=dtype, **cell_kwargs)``.
     input_size, hidden_size : int
     num_layers : int
@@ -59,7 +63,9 @@ class RecurrentStack(Module):
     state
         The final state in PyTorch's layout: ``h_n`` of shape ``(num_layers * directions, B, H)``
         for one state name, a tuple of such arrays otherwise (``(h_n, c_n)`` for LSTM), in
-        PyTorch's order (layer 0 forward, layer 0 reverse, layer 1 forward, ...).
+        PyTorch's order (layer 0 forward, layer 0 reverse, layer 1 forward, ...); None before
+        the first forward. It is read from, and assigning it sets, the Unrolls' carried states
+        (``None`` clears them, as :meth:`reset_state` does).
     grad_initial_state
         Gradient w.r.t. the initial state, same layout, set by ``backward``.
     grad_norms
@@ -77,6 +83,8 @@ class RecurrentStack(Module):
     x ``(B, T, input_size)``; initial state ``(num_layers * directions, B, H)`` per state name
     (PyTorch's layout, also with batch-first input); lengths ``(B,)``.
     """
+
+    accepts_lengths: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -96,24 +104,26 @@ class RecurrentStack(Module):
     ) -> None:
         super().__init__()
         name = type(self).__name__
-        if not (isinstance(cell_class, type) and issubclass(cell_class, RecurrentCell)):
+        if not isinstance(cell_class, str) and not (
+            isinstance(cell_class, type) and issubclass(cell_class, RecurrentCell)
+        ):
             raise TypeError(
-                f"{name}: cell_class must be a subclass of RecurrentCell, got {cell_class!r}"
+                f"{name}: cell_class must be a subclass of RecurrentCell or a registered cell "
+                f"name, got {cell_class!r}"
             )
+        try:
+            cell_class, defaults = resolve_cell(cell_class)
+        except ValueError as error:
+            raise ValueError(f"{name}: {error}") from None
+        cell_kwargs = {**defaults, **cell_kwargs}
         self.input_size = check_size(input_size, name, "input_size")
         self.hidden_size = check_size(hidden_size, name, "hidden_size")
-        if is_int(num_layers) and num_layers < 1:
-            raise ValueError(f"{name}: num_layers must be at least 1, got {num_layers}")
         self.num_layers = check_size(num_layers, name, "num_layers")
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float, np.floating)):
-            raise TypeError(f"{name}: dropout must be a float, got {dropout!r}")
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        self.dropout = check_probability(dropout, name, "dropout")
         rng = init.as_generator(seed)
         self.cell_class = cell_class
         self.num_directions = 2 if bidirectional else 1
         self.return_sequences = bool(return_sequences)
-        self.dropout = float(dropout)
         layers = []
         for layer in range(self.num_layers):
             layer_input = self.input_size if layer == 0 else self.hidden_size * self.num_directions
@@ -123,7 +133,7 @@ class RecurrentStack(Module):
                     layer_input, self.hidden_size, seed=rng, dtype=dtype, **cell_kwargs
                 )
                 # PyTorch's names: every parameter p of the cell is p_l{k}[_reverse] here
-                for parameter_name, parameter in cell._parameters.items():
+                for parameter_name, parameter in cell.named_parameters():
                     setattr(self, parameter_name + _suffix(layer, direction), parameter)
                 unrolls.append(
                     Unroll(
@@ -140,7 +150,6 @@ class RecurrentStack(Module):
             setattr(self, f"layer{layer}", block)
             if self.dropout > 0 and layer < self.num_layers - 1:
                 setattr(self, f"dropout{layer}", Dropout(self.dropout, seed=rng))
-        self.state: Any = None
         self.grad_initial_state: Any = None
         self._batch: int | None = None
 
@@ -160,6 +169,24 @@ class RecurrentStack(Module):
     @property
     def _cell(self) -> RecurrentCell:
         return self._unrolls()[0].cell
+
+    @property
+    def state(self) -> Any:
+        """The Unrolls' final (carried) states in PyTorch's layout, or None (see the class)."""
+        states = [unroll.state for unroll in self._unrolls()]
+        return None if any(state is None for state in states) else self._join_state(states)
+
+    @state.setter
+    def state(self, value: Any) -> None:
+        if value is None:
+            self.reset_state()
+            return
+        first = value[0] if isinstance(value, (tuple, list)) else value
+        shape = np.shape(first)
+        batch = int(shape[1]) if len(shape) == 3 else -1  # a wrong rank fails the check below
+        states = self._split_state(value, batch, "state")
+        for unroll, state in zip(self._unrolls(), states, strict=True):
+            unroll.state = state
 
     @property
     def grad_norms(self) -> dict[str, np.ndarray | None]:
@@ -245,9 +272,17 @@ class RecurrentStack(Module):
             output = block.forward(output, block_state, lengths=lengths)
             if dropout is not None:
                 output = dropout.forward(output)
-        self.state = self._join_state([unroll.state for unroll in self._unrolls()])
         self._batch = int(output.shape[0]) if self.training else None
         return output
+
+    def check_backward_ready(self) -> None:
+        """Raise unless a training-mode forward is pending in every layer."""
+        if self._batch is None:
+            raise RuntimeError(
+                f"{type(self).__name__}: backward called before forward (or after an eval-mode one)"
+            )
+        for block, _ in self._layers():
+            block.check_backward_ready()
 
     def backward(self, grad_output: Any, grad_state: Any = None) -> np.ndarray | None:
         """Back-propagate through every layer, top first.
@@ -261,10 +296,8 @@ class RecurrentStack(Module):
         -------
         grad_x : (B, T, input_size), or None when :attr:`needs_input_grad` is False.
         """
-        if self._batch is None:
-            raise RuntimeError(
-                f"{type(self).__name__}: backward called before forward (or after an eval-mode one)"
-            )
+        self.check_backward_ready()
+        assert self._batch is not None
         grad_states = self._per_block(self._split_state(grad_state, self._batch, "grad_state"))
         grad = grad_output
         layers = list(zip(self._layers(), grad_states, strict=True))
@@ -299,26 +332,9 @@ class _FixedCellStack(RecurrentStack):
 
     cell_class: type[RecurrentCell]
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bidirectional: bool = False,
-        dropout: float = 0.0,
-        return_sequences: bool = True,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            type(self).cell_class,
-            input_size,
-            hidden_size,
-            num_layers,
-            bidirectional,
-            dropout,
-            return_sequences,
-            **options,
-        )
+    def __init__(self, input_size: int, hidden_size: int, *args: Any, **options: Any) -> None:
+        # the RecurrentStack arguments after the sizes, in its order, without cell_class
+        super().__init__(type(self).cell_class, input_size, hidden_size, *args, **options)
 
 
 class RNN(_FixedCellStack):

@@ -10,13 +10,22 @@ products after the backward loop — per step only the recurrent product and ele
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import numpy as np
 
 from ..module import Module
-from ..validation import check_last_dim, check_rank, float_input, grad_input, int_input, is_int
-from .cell import Cache, RecurrentCell, State
+from ..validation import (
+    check_last_dim,
+    check_lengths,
+    check_rank,
+    check_size,
+    float_input,
+    grad_input,
+    time_mask,
+)
+from .cell import Cache, RecurrentCell, State, checked_state_grads, run_step
 from .time_order import (
     Trace,
     norms_by_position,
@@ -26,7 +35,37 @@ from .time_order import (
     to_time_major,
 )
 
-__all__ = ["Unroll"]
+__all__ = ["Unroll", "UnrollGrads", "UnrollInputs"]
+
+
+@dataclass(frozen=True)
+class UnrollInputs:
+    """The arguments of :meth:`Unroll.forward`, checked by :meth:`Unroll.check_inputs`.
+
+    Attributes
+    ----------
+    x : (B, T, I) array in the cell's dtype
+    lengths : (B,) int64 array, or None
+    initial_state : tuple of (B, H) arrays, one per state name of the cell
+    """
+
+    x: np.ndarray
+    lengths: np.ndarray | None
+    initial_state: State
+
+
+@dataclass(frozen=True)
+class UnrollGrads:
+    """The arguments of :meth:`Unroll.backward`, checked by :meth:`Unroll.check_grads`.
+
+    Attributes
+    ----------
+    grad_output : (B, T, H) or (B, H) array in the cell's dtype
+    grad_final_state : tuple of (B, H) arrays, one per state name of the cell
+    """
+
+    grad_output: np.ndarray
+    grad_final_state: State
 
 
 class Unroll(Module):
@@ -82,7 +121,16 @@ class Unroll(Module):
     Shapes
     ------
     x ``(B, T, input_size)``; lengths ``(B,)`` ints in ``1..T``; output ``(B, T, H)`` or ``(B, H)``.
+
+    Notes
+    -----
+    ``forward`` is :meth:`check_inputs` then :meth:`run`, and ``backward`` is :meth:`check_grads`
+    then :meth:`run_backward`. A container that drives several Unrolls (``Bidirectional``) calls
+    the halves itself: it checks every Unroll's arguments before any of them runs, so a rejected
+    call changes nothing.
     """
+
+    accepts_lengths: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -98,15 +146,13 @@ class Unroll(Module):
         super().__init__()
         if not isinstance(cell, RecurrentCell):
             raise TypeError(f"Unroll: cell must be a RecurrentCell, got {type(cell).__name__}")
-        if bptt_truncate is not None and (not is_int(bptt_truncate) or bptt_truncate < 0):
-            raise ValueError(
-                f"Unroll: bptt_truncate must be a non-negative int or None, got {bptt_truncate!r}"
-            )
+        if bptt_truncate is not None:
+            bptt_truncate = check_size(bptt_truncate, "Unroll", "bptt_truncate", minimum=0)
         self.cell = cell
         self.return_sequences = bool(return_sequences)
         self.reverse = bool(reverse)
         self.stateful = bool(stateful)
-        self.bptt_truncate = None if bptt_truncate is None else int(bptt_truncate)
+        self.bptt_truncate = bptt_truncate
         self.input_grad = bool(input_grad)
         self.record_grad_norms = bool(record_grad_norms)
         self.state: Any = None
@@ -116,10 +162,12 @@ class Unroll(Module):
 
     @property
     def name(self) -> str:
+        """``"Unroll(CellName)"``, how error messages name this module."""
         return f"Unroll({type(self.cell).__name__})"
 
     @property
     def hidden_size(self) -> int:
+        """The cell's ``hidden_size``: the width of every output step."""
         return self.cell.hidden_size
 
     def reset_state(self) -> None:
@@ -144,12 +192,16 @@ class Unroll(Module):
         -------
         (B, T, H) if ``return_sequences`` else (B, H).
         """
-        return self._run(*self._prepare(x, state, lengths))
+        return self.run(self.check_inputs(x, state, lengths))
 
-    def _prepare(
-        self, x: Any, state: Any, lengths: Any
-    ) -> tuple[np.ndarray, np.ndarray | None, State]:
-        """Validate everything ``forward`` takes, before any state changes."""
+    def check_inputs(self, x: Any, state: Any = None, lengths: Any = None) -> UnrollInputs:
+        """Validate the arguments of :meth:`forward` without changing anything.
+
+        Returns
+        -------
+        UnrollInputs
+            What :meth:`run` takes. Raises the errors ``forward`` raises for bad arguments.
+        """
         cell = self.cell
         x = float_input(x, self.name, dtype=cell.dtype)
         check_rank(x, self.name, (3,))
@@ -159,7 +211,7 @@ class Unroll(Module):
             raise ValueError(
                 f"{self.name}: input needs at least one sample and step, got {x.shape}"
             )
-        lengths_array = self._check_lengths(lengths, batch, steps)
+        lengths_array = None if lengths is None else check_lengths(lengths, batch, steps, self.name)
         if state is None and self.stateful and self.state is not None:
             if _batch_of(self.state) != batch:
                 raise ValueError(
@@ -167,11 +219,12 @@ class Unroll(Module):
                     f"input batch {batch}; call reset_state() when the batch size changes"
                 )
             state = self.state
-        return x, lengths_array, cell.check_state(state, batch, self.name)
+        return UnrollInputs(x, lengths_array, cell.check_state(state, batch, self.name))
 
-    def _run(self, x: np.ndarray, lengths_array: np.ndarray | None, initial: State) -> np.ndarray:
-        """The forward pass proper, on validated arguments."""
+    def run(self, inputs: UnrollInputs) -> np.ndarray:
+        """The forward pass on arguments checked by :meth:`check_inputs` (see :meth:`forward`)."""
         cell = self.cell
+        x, lengths_array = inputs.x, inputs.lengths
         batch, steps, _ = x.shape
 
         order = processing_order(lengths_array, steps) if self.reverse else None
@@ -179,13 +232,13 @@ class Unroll(Module):
         x_time = to_time_major(x, order, flip)
         valid = None
         if lengths_array is not None and lengths_array.min() < steps:
-            valid = np.arange(steps)[:, None] < lengths_array[None, :]
+            valid = time_mask(lengths_array, steps).T  # time-major (T, B)
 
         hidden = cell.hidden_size
         states = tuple(
             np.empty((steps + 1, batch, hidden), cell.dtype) for _ in range(cell.state_size)
         )
-        for buffer, value in zip(states, initial, strict=True):
+        for buffer, value in zip(states, inputs.initial_state, strict=True):
             buffer[0] = value
         keep = self.training
         cache = cell.allocate_cache((steps if keep else 1, batch))
@@ -197,7 +250,8 @@ class Unroll(Module):
             slot = t if keep else 0
             state_prev = tuple(s[t] for s in states)
             state_next = tuple(s[t + 1] for s in states)
-            cell.step(projected[t], state_prev, state_next, {k: v[slot] for k, v in cache.items()})
+            step_cache = {k: v[slot] for k, v in cache.items()}
+            run_step(cell, projected[t], state_prev, state_next, step_cache)
             if t >= first_padded:
                 frozen = ~valid[t][:, None]  # type: ignore[index]
                 for prev, nxt in zip(state_prev, state_next, strict=True):
@@ -218,22 +272,6 @@ class Unroll(Module):
         sequence.flags.writeable = False
         return sequence
 
-    def _check_lengths(self, lengths: Any, batch: int, steps: int) -> np.ndarray | None:
-        if lengths is None:
-            return None
-        array = int_input(lengths, self.name, name="lengths")
-        if array.shape != (batch,):
-            raise ValueError(
-                f"{self.name}: lengths must have shape ({batch},) for a batch of {batch}, "
-                f"got {array.shape}"
-            )
-        if array.min() < 1 or array.max() > steps:
-            raise ValueError(
-                f"{self.name}: lengths must lie in 1..{steps} (the number of steps), got values in "
-                f"{array.min()}..{array.max()}"
-            )
-        return array
-
     # -- backward -----------------------------------------------------------------------------
 
     def backward(self, grad_output: Any, grad_state: Any = None) -> np.ndarray | None:
@@ -250,39 +288,53 @@ class Unroll(Module):
         False. Parameter gradients are accumulated into the cell's parameters;
         :attr:`grad_initial_state` (and :attr:`grad_norms` when recording) is set.
         """
-        return self._run_backward(*self._prepare_backward(grad_output, grad_state))
+        return self.run_backward(self.check_grads(grad_output, grad_state))
 
-    def _prepare_backward(
-        self, grad_output: Any, grad_state: Any
-    ) -> tuple[Trace, np.ndarray, State]:
-        """Validate what ``backward`` takes, before any state changes."""
-        trace = self._trace
-        if trace is None:
+    def check_backward_ready(self) -> None:
+        """Raise unless a training-mode forward is pending (see
+        :meth:`Module.check_backward_ready`)."""
+        if self._trace is None:
             raise RuntimeError(
                 f"{self.name}: backward called before forward (or after a forward in eval mode, "
                 "which keeps nothing, or twice for one forward)"
             )
+
+    def check_grads(self, grad_output: Any, grad_state: Any = None) -> UnrollGrads:
+        """Validate the arguments of :meth:`backward` without changing anything.
+
+        Raises
+        ------
+        RuntimeError
+            If there is no forward pass to go back through (none yet, an eval-mode one, or one
+            already used by a backward).
+        ValueError, TypeError
+            For a gradient of the wrong shape, dtype or structure.
+        """
+        self.check_backward_ready()
+        trace = self._trace
+        assert trace is not None
         steps, batch = trace.x.shape[:2]
         hidden = self.cell.hidden_size
         expected = (batch, steps, hidden) if self.return_sequences else (batch, hidden)
         grad_out = grad_input(grad_output, self.name, expected, self.cell.dtype)
         grad_final = self.cell.check_state(grad_state, batch, f"{self.name}.backward")
-        return trace, grad_out, grad_final
+        return UnrollGrads(grad_out, grad_final)
 
-    def _run_backward(
-        self,
-        trace: Trace,
-        grad_out: np.ndarray,
-        grad_final: State,
-        needs_input_grad: bool = True,
-    ) -> np.ndarray | None:
-        """The backward pass proper, on validated arguments (``needs_input_grad``: the caller's
-        say, combined with this module's own flags)."""
+    def run_backward(self, grads: UnrollGrads, needs_input_grad: bool = True) -> np.ndarray | None:
+        """The backward pass on arguments checked by :meth:`check_grads` (see :meth:`backward`).
+
+        ``needs_input_grad`` is the caller's say on the input gradient, combined with
+        ``input_grad`` and :attr:`~minitorch_rnn.Module.needs_input_grad`: False from any of them
+        skips it and returns None.
+        """
+        trace = self._trace
+        if trace is None:
+            raise RuntimeError(f"{self.name}: run_backward called without a pending forward")
+        grad_out, grad_final = grads.grad_output, grads.grad_final_state
         cell = self.cell
         steps, batch = trace.x.shape[:2]
         hidden = cell.hidden_size
         carried = list(grad_final)
-        self._trace = None
 
         if self.return_sequences:
             grad_out_time = to_time_major(grad_out, trace.order, trace.flip, contiguous=False)
@@ -296,14 +348,19 @@ class Unroll(Module):
         # squared norm of each sample's total d loss / d h at each processing step, if recorded
         norms_squared = np.zeros((steps, batch)) if self.record_grad_norms else None
         if self.bptt_truncate is None:
-            grad_initial = self._backward_full(
-                trace, grad_out_time, tuple(carried), grad_preact, norms_squared
-            )
+            grad_initial = tuple(carried)
+            for t in reversed(range(steps)):  # full BPTT: one walk back over every step
+                if grad_out_time is not None:
+                    grad_initial = (grad_initial[0] + grad_out_time[t], *grad_initial[1:])
+                if norms_squared is not None:
+                    norms_squared[t] = squared_norms(grad_initial[0])
+                grad_initial = self._step_back(trace, t, grad_initial, grad_preact[t])
         else:
             grad_initial = self._backward_truncated(
                 trace, grad_out_time, tuple(carried), grad_preact, norms_squared
             )
 
+        self._trace = None  # used up; a hook that failed in the loop above left it intact
         rows = steps * batch
         wants_input_grad = self.input_grad and self.needs_input_grad and needs_input_grad
         grad_x_rows = _accumulate_grads(
@@ -330,13 +387,14 @@ class Unroll(Module):
         and its pre-activation gradient is zero.
         """
         states = trace.states
-        grad_prev = self.cell.step_backward(
+        returned = self.cell.step_backward(
             grad_next,
             tuple(s[t] for s in states),
             tuple(s[t + 1] for s in states),
             {k: v[t] for k, v in trace.cache.items()},
             grad_preact_t,
         )
+        grad_prev = checked_state_grads(self.cell, returned, grad_next[0].shape)
         if trace.valid is not None and not trace.valid[t].all():
             frozen = ~trace.valid[t][:, None]
             grad_preact_t *= ~frozen
@@ -345,23 +403,6 @@ class Unroll(Module):
                 for g_prev, g_next in zip(grad_prev, grad_next, strict=True)
             )
         return grad_prev
-
-    def _backward_full(
-        self,
-        trace: Trace,
-        grad_out_time: np.ndarray | None,
-        grad_final: State,
-        grad_preact: np.ndarray,
-        norms_squared: np.ndarray | None,
-    ) -> State:
-        carried = grad_final
-        for t in reversed(range(grad_preact.shape[0])):
-            if grad_out_time is not None:
-                carried = (carried[0] + grad_out_time[t],) + carried[1:]
-            if norms_squared is not None:
-                norms_squared[t] = squared_norms(carried[0])
-            carried = self._step_back(trace, t, carried, grad_preact[t])
-        return carried
 
     def _backward_truncated(
         self,

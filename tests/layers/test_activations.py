@@ -149,3 +149,9 @@ def test_editing_the_output_in_place_cannot_corrupt_the_gradient(
 def test_softmax_axis_must_be_an_int(axis: object) -> None:
     with pytest.raises(TypeError, match="Softmax: axis must be an int"):
         mt.Softmax(axis=axis)  # type: ignore[arg-type]
+
+
+def test_softmax_of_an_empty_class_axis_is_empty_forward_and_backward() -> None:
+    layer = mt.Softmax()
+    assert layer.forward(np.zeros((2, 0))).shape == (2, 0)
+    assert layer.backward(np.zeros((2, 0))).shape == (2, 0)

@@ -39,16 +39,16 @@ def test_bad_nonlinearity_is_rejected_with_the_allowed_values() -> None:
 
 @pytest.mark.parametrize("sizes", [(0, 4), (3, 0)])
 def test_cell_sizes_must_be_positive(sizes: tuple[int, int]) -> None:
-    with pytest.raises(
-        ValueError, match=rf"GRUCell: .*input_size={sizes[0]}, hidden_size={sizes[1]}"
-    ):
+    argument = "input_size" if sizes[0] == 0 else "hidden_size"
+    with pytest.raises(ValueError, match=rf"GRUCell: {argument} must be >= 1, got 0"):
         mt.GRUCell(*sizes)
 
 
-@pytest.mark.parametrize("k", [-1, 1.5])
-def test_bptt_truncate_must_be_a_non_negative_int(k: Any) -> None:
-    with pytest.raises(ValueError, match=rf"Unroll: bptt_truncate must be .*non-negative.*got {k}"):
-        lstm_unroll(bptt_truncate=k)
+def test_bptt_truncate_must_be_a_non_negative_int() -> None:
+    with pytest.raises(ValueError, match=r"Unroll: bptt_truncate must be >= 0, got -1"):
+        lstm_unroll(bptt_truncate=-1)
+    with pytest.raises(TypeError, match=r"Unroll: bptt_truncate must be an int, got 1.5"):
+        lstm_unroll(bptt_truncate=1.5)
 
 
 def test_unroll_needs_a_recurrent_cell() -> None:
@@ -58,9 +58,7 @@ def test_unroll_needs_a_recurrent_cell() -> None:
 
 @pytest.mark.parametrize("stack", [mt.RNN, mt.GRU, mt.LSTM])
 def test_stack_needs_at_least_one_layer(stack: type[mt.RecurrentStack]) -> None:
-    with pytest.raises(
-        ValueError, match=rf"{stack.__name__}: num_layers must be at least 1, got 0"
-    ):
+    with pytest.raises(ValueError, match=rf"{stack.__name__}: num_layers must be >= 1, got 0"):
         stack(I, H, num_layers=0)
 
 

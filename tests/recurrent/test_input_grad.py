@@ -62,8 +62,10 @@ def test_unroll_built_with_input_grad_false_never_returns_one() -> None:
     assert rnn.backward(np.ones_like(out)) is None
 
 
-def test_a_user_cell_without_the_input_grad_keyword_still_works() -> None:
+def test_a_user_cell_declaring_no_input_grad_keyword_still_works() -> None:
     class PlainCell(mt.RNNCell):
+        takes_input_grad = False
+
         def accumulate_grads(self, grad_preact, x, state_prev, cache):  # type: ignore[no-untyped-def,override]
             return super().accumulate_grads(grad_preact, x, state_prev, cache)
 
