@@ -7,6 +7,7 @@ Every public name is re-exported here, flat::
 """
 
 from . import datasets, errors, functional, generate, init, interop, optim, recurrent
+from .config import build, register_module
 from .dtype import get_default_dtype, set_default_dtype
 from .errors import (
     NonFiniteError,
@@ -34,7 +35,7 @@ from .recurrent import (
     RNNCell,
     Unroll,
 )
-from .serialization import load, save
+from .serialization import load, load_model, save
 from .summary import summary
 from .training import (
     StreamLoader,
@@ -86,6 +87,7 @@ __all__ = [
     "Unroll",
     "__version__",
     "batches",
+    "build",
     "callbacks",
     "clip_grad_norm",
     "clip_grad_value",
@@ -98,10 +100,12 @@ __all__ = [
     "init",
     "interop",
     "load",
+    "load_model",
     "metrics",
     "optim",
     "pad_sequences",
     "recurrent",
+    "register_module",
     "save",
     "set_default_dtype",
     "summary",

@@ -6,12 +6,12 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, BinaryIO
 
 import numpy as np
 
-__all__ = ["write_atomically"]
+__all__ = ["replace_atomically", "write_atomically"]
 
 
 def write_atomically(path: str, directory: str, arrays: Mapping[str, Any]) -> None:
@@ -22,14 +22,20 @@ def write_atomically(path: str, directory: str, arrays: Mapping[str, Any]) -> No
     file had, and replaces it with one ``os.replace``. On any failure the temporary file is removed
     and the previous file at ``path`` is untouched.
     """
+    # A file object (not a name) stops numpy from appending ".npz".
+    replace_atomically(path, directory, lambda handle: np.savez(handle, **arrays))
+
+
+def replace_atomically(path: str, directory: str, write: Callable[[BinaryIO], Any]) -> None:
+    """Let ``write`` fill a temporary file in ``directory``, then put it at ``path`` in one
+    ``os.replace`` (as :func:`write_atomically` does for an ``.npz``; any other format too)."""
     mode = _mode_for(path)
     descriptor, temporary = tempfile.mkstemp(
         prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
     )
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            # A file object (not a name) stops numpy from appending ".npz".
-            np.savez(handle, **arrays)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temporary, mode)

@@ -21,16 +21,26 @@ Layout: minitorch_rnn is batch-first, ``(B, T, F)``. A torch recurrent module wi
 input layout, so :func:`from_torch` refuses it unless ``time_major="accept"``; :func:`to_torch`
 builds ``batch_first=True`` modules unless told otherwise.
 
-torch is imported inside these functions only: ``import minitorch_rnn`` never imports it.
+Weights as a file: :func:`save_safetensors` writes a model's ``state_dict`` in the ``safetensors``
+format, under the same (PyTorch's) names, so ``torch.nn.LSTM(...).load_state_dict(
+safetensors.torch.load_file(path))`` takes a minitorch stack's weights, and
+:func:`load_safetensors` reads a file written by torch's ``save_file`` back. The format holds
+raw arrays and a JSON header, nothing that runs when it is read.
+
+torch and safetensors are imported inside these functions only: ``import minitorch_rnn`` never
+imports them.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
+from .atomic import replace_atomically
+from .errors import NonFiniteValueError
 from .layers.activations import Logistic, ReLU, Softmax, Tanh
 from .layers.dense import Dense
 from .layers.dropout import Dropout
@@ -40,7 +50,7 @@ from .recurrent.cells import GRUCell, LSTMCell, RNNCell
 from .recurrent.stacked import GRU, LSTM, RNN, RecurrentStack
 from .recurrent.unroll import Unroll
 
-__all__ = ["from_torch", "to_torch"]
+__all__ = ["from_torch", "load_safetensors", "save_safetensors", "to_torch"]
 
 _TIME_MAJOR_CHOICES = ("refuse", "accept")
 
@@ -372,3 +382,107 @@ def _filled(torch: Any, theirs: Any, ours: Module) -> Any:
     state = {key: torch.from_numpy(np.array(value)) for key, value in ours.state_dict().items()}
     theirs.load_state_dict(state)
     return theirs
+
+
+# -- safetensors --------------------------------------------------------------------------------
+
+
+def _safetensors_numpy() -> Any:
+    try:
+        import safetensors.numpy
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "minitorch_rnn.interop needs safetensors for this: pip install "
+            "'minitorch_rnn[safetensors]' (or pip install safetensors)"
+        ) from None
+    return safetensors.numpy
+
+
+def save_safetensors(path: str | os.PathLike[str], model: Module) -> None:
+    """Write ``model.state_dict()`` to a ``safetensors`` file, atomically.
+
+    The names are the ``state_dict``'s, which are PyTorch's (``weight``, ``bias``,
+    ``weight_ih_l0``, ``weight_hh_l0_reverse``, ...), so the file loads into the matching
+    ``torch.nn`` module with ``strict=True``. The dtype is kept (float32 or float64). Like
+    :func:`minitorch_rnn.save`, the file at ``path`` is either the complete new one or, after a
+    failure, the previous one untouched.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Where to write (used exactly as given; ``.safetensors`` is the convention).
+    model : Module
+        Any module.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not a Module.
+    NonFiniteValueError
+        If a weight holds NaN or inf (nothing is written).
+    FileNotFoundError
+        If the directory of ``path`` does not exist.
+    ImportError
+        If ``safetensors`` is not installed.
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"save_safetensors: model must be a Module, got {type(model).__name__}")
+    backend = _safetensors_numpy()
+    state = {name: np.ascontiguousarray(value) for name, value in model.state_dict().items()}
+    non_finite = sorted(name for name, value in state.items() if not np.isfinite(value).all())
+    if non_finite:
+        raise NonFiniteValueError(
+            f"save_safetensors: weights {non_finite} hold NaN or inf; nothing written"
+        )
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(
+            f"save_safetensors: directory {directory!r} of {path!r} does not exist"
+        )
+    data = backend.save(state, metadata={"format": "pt"})
+    replace_atomically(path, directory, lambda handle: handle.write(data))
+
+
+def load_safetensors(path: str | os.PathLike[str], model: Module, strict: bool = True) -> None:
+    """Load the weights of a ``safetensors`` file into ``model``, all or nothing.
+
+    The file may come from :func:`save_safetensors` or from torch
+    (``safetensors.torch.save_file(torch_module.state_dict(), path)``): names are PyTorch's on
+    both sides. Values are cast to the parameters' dtypes; shapes, names (with ``strict``) and
+    finiteness are checked as :meth:`Module.load_state_dict` checks them, before any weight
+    changes.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    model : Module
+        Receives the weights.
+    strict : bool
+        Missing and unexpected names are errors (as in :meth:`Module.load_state_dict`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file is not a readable safetensors file, or its arrays do not fit ``model``.
+    KeyError
+        Listing missing and unexpected names (``strict``).
+    ImportError
+        If ``safetensors`` is not installed.
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"load_safetensors: model must be a Module, got {type(model).__name__}")
+    backend = _safetensors_numpy()
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"load_safetensors: no file at {path!r}")
+    try:
+        state = backend.load_file(path)
+    except Exception as error:  # the library raises its own error types for a damaged file
+        raise ValueError(
+            f"load_safetensors: {path!r} is not a readable safetensors file ({error})"
+        ) from error
+    model.load_state_dict(state, strict=strict)

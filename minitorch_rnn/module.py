@@ -7,17 +7,30 @@ so a parameter used twice (tied weights, or a cell at every time step) receives 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from .dtype import as_float_dtype
-from .validation import check_keys, staged_arrays
+from .validation import check_flag, check_keys, staged_arrays
 
-__all__ = ["Module", "Parameter", "Sequential", "accepts_lengths", "input_grad_needed"]
+__all__ = [
+    "Config",
+    "Module",
+    "Parameter",
+    "Sequential",
+    "Shapes",
+    "accepts_lengths",
+    "input_grad_needed",
+]
+
+#: A module's description (see :meth:`Module.config`): JSON values, ``"class"`` naming its class.
+Config: TypeAlias = dict[str, Any]
+#: Parameter name to shape, as :meth:`Module.state_dict` would hold them.
+Shapes: TypeAlias = dict[str, tuple[int, ...]]
 
 
 class Parameter:
@@ -29,6 +42,9 @@ class Parameter:
         Initial value; converted to a float array (the default dtype for non-float input).
     dtype : dtype, optional
         float32 or float64; default: the dtype of ``data`` if it is a float, else the default dtype.
+    requires_grad : bool
+        Whether optimisers update it (PyTorch's name). A frozen parameter (False) still receives
+        ``.grad`` from ``backward``; optimisers, their state and gradient clipping leave it alone.
 
     Attributes
     ----------
@@ -39,14 +55,26 @@ class Parameter:
         Same shape and dtype as ``data``; zeros until a ``backward`` accumulates into it.
     """
 
-    __slots__ = ("_data", "grad")
+    __slots__ = ("_data", "_requires_grad", "grad")
 
-    def __init__(self, data: Any, dtype: DTypeLike | None = None) -> None:
+    def __init__(
+        self, data: Any, dtype: DTypeLike | None = None, requires_grad: bool = True
+    ) -> None:
         array = np.asarray(data)
         if dtype is None and array.dtype.kind == "f":
             dtype = array.dtype
+        self.requires_grad = requires_grad
         self._data = np.array(array, dtype=as_float_dtype(dtype), copy=True)
         self.grad = np.zeros_like(self._data)
+
+    @property
+    def requires_grad(self) -> bool:
+        """Whether optimisers update this parameter; False freezes it (see the class)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self._requires_grad = check_flag(value, "Parameter", "requires_grad")
 
     @property
     def data(self) -> np.ndarray:
@@ -79,7 +107,8 @@ class Parameter:
         self.grad[...] = 0
 
     def __repr__(self) -> str:
-        return f"Parameter(shape={self.shape}, dtype={self.dtype})"
+        frozen = "" if self.requires_grad else ", requires_grad=False"
+        return f"Parameter(shape={self.shape}, dtype={self.dtype}{frozen})"
 
 
 class Module:
@@ -216,8 +245,73 @@ class Module:
         return [parameter for _, parameter in self.named_parameters()]
 
     def num_parameters(self) -> int:
-        """The number of trainable scalars."""
+        """The number of scalars in every parameter, frozen ones included."""
         return sum(p.size for p in self.parameters())
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set :attr:`Parameter.requires_grad` of every parameter below this module; returns
+        ``self``.
+
+        ``embedding.requires_grad_(False)`` freezes a layer (PyTorch's name): optimisers then skip
+        its parameters and leave their state untouched, while ``backward`` still passes the
+        gradient through it to the layers before.
+
+        Raises
+        ------
+        TypeError
+            If ``requires_grad`` is not a bool (checked before any parameter changes).
+        """
+        flag = check_flag(requires_grad, f"{type(self).__name__}.requires_grad_", "requires_grad")
+        for parameter in self.parameters():
+            parameter.requires_grad = flag
+        return self
+
+    # -- rebuilding from a description ---------------------------------------------------------
+
+    def config(self) -> Config:
+        """A JSON-able description from which :func:`minitorch_rnn.build` makes an equal,
+        freshly initialised module: ``{"class": <class name>, <constructor argument>: <value>,
+        ...}``, nested modules as their own configs.
+
+        Every built-in module has one; ``mt.save`` stores it so that ``mt.load_model`` rebuilds
+        the model without its code. A user's subclass joins by overriding this method (and
+        :meth:`parameter_shapes`, so that a file's sizes are checked before anything is
+        allocated) and registering its class with :func:`minitorch_rnn.register_module`.
+
+        Raises
+        ------
+        NotImplementedError
+            Here, in the base class: a module without a config is saved with its weights only.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} has no config(): implement it (and register the class with "
+            "mt.register_module) to save a model that rebuilds itself"
+        )
+
+    @classmethod
+    def from_config(
+        cls, arguments: dict[str, Any], classes: Callable[[str], type[Module]]
+    ) -> Module:
+        """Make the module from the arguments of its config (nested modules already built).
+
+        ``classes`` turns a class name found in the config into a class, from the table of
+        built-in and registered ones only. Default: ``cls(**arguments)``.
+        """
+        return cls(**arguments)
+
+    @classmethod
+    def parameter_shapes(
+        cls, arguments: Mapping[str, Any], shapes_of: Callable[[Any], Shapes]
+    ) -> Shapes | None:
+        """The names and shapes of the parameters that the config with these ``arguments``
+        would create, computed without creating them; None when unknown without building.
+
+        ``shapes_of(nested_config)`` answers the same for a nested module's config. Sizes are
+        checked here as the constructor would check them (``TypeError``/``ValueError``), so
+        that ``mt.load_model`` compares a file's sizes with its weights before allocating.
+        Default: None (a registered user class is then built before its shapes are compared).
+        """
+        return None
 
     # -- state --------------------------------------------------------------------------------
 
@@ -297,6 +391,28 @@ class Module:
         return "\n".join(lines) + "\n)"
 
 
+def described(module: Module, **arguments: Any) -> Config:
+    """``{"class": <the module's class name>, **arguments}``: how every ``config()`` starts.
+
+    The name is the class of ``module`` itself, so a subclass that inherits ``config()`` is
+    named as what it is, and rebuilding it needs that class registered.
+    """
+    return {"class": type(module).__name__, **arguments}
+
+
+def no_parameters(
+    cls: type[Module], arguments: Mapping[str, Any], shapes_of: Callable[[Any], Shapes]
+) -> Shapes:
+    """:meth:`Module.parameter_shapes` of a module that has none: ``parameter_shapes =
+    classmethod(no_parameters)``."""
+    return {}
+
+
+def dtype_name(dtype: np.dtype) -> str:
+    """A dtype as a config stores it (``"float32"``)."""
+    return np.dtype(dtype).name
+
+
 def accepts_lengths(module: Module) -> bool:
     """Whether ``module.forward`` takes a ``lengths`` keyword: its declared
     :attr:`Module.accepts_lengths` (a ``Sequential`` accepts it when a child does)."""
@@ -366,6 +482,35 @@ class Sequential(Module):
                     f"Sequential: argument {index} must be a Module, got {type(module).__name__}"
                 )
             setattr(self, str(index), module)
+
+    def config(self) -> Config:
+        """``{"class": "Sequential", "modules": [<each child's config>, ...]}``."""
+        return described(self, modules=[child.config() for child in self.children()])
+
+    @classmethod
+    def from_config(
+        cls, arguments: dict[str, Any], classes: Callable[[str], type[Module]]
+    ) -> Module:
+        modules = arguments.get("modules", [])
+        extra = sorted(set(arguments) - {"modules"})
+        if extra:
+            raise TypeError(f"Sequential: unexpected config arguments {extra}")
+        if not isinstance(modules, list):
+            raise TypeError(f"Sequential: 'modules' must be a list, got {type(modules).__name__}")
+        return cls(*modules)
+
+    @classmethod
+    def parameter_shapes(
+        cls, arguments: Mapping[str, Any], shapes_of: Callable[[Any], Shapes]
+    ) -> Shapes | None:
+        modules = arguments.get("modules", [])
+        if not isinstance(modules, list):
+            raise TypeError(f"Sequential: 'modules' must be a list, got {type(modules).__name__}")
+        return {
+            f"{index}.{name}": shape
+            for index, child in enumerate(modules)
+            for name, shape in shapes_of(child).items()
+        }
 
     def __len__(self) -> int:
         return len(self._modules)

@@ -7,7 +7,8 @@ Layout of the archive (every entry a plain numeric or unicode array, loadable wi
 - ``optimizer/<key>``: :meth:`Optimizer.state_dict` (hyper-parameters, ``step``, ``state.<i>.<name>``),
   present only if an optimiser was saved;
 - ``meta``: a 0-d unicode array holding a JSON object: the caller's ``**meta`` plus ``"format"``,
-  ``"format_version"`` and ``"model_class"``.
+  ``"format_version"``, ``"model_class"`` and, when the model has one, ``"config"`` (its
+  :meth:`Module.config`, from which :func:`load_model` rebuilds it).
 
 Path rule: the file is written exactly at the path given. Unlike ``np.savez``, no ``.npz`` suffix is
 appended to a name without one (``.npz`` is the convention, not a requirement), so ``load`` finds
@@ -26,6 +27,7 @@ from typing import Any, NamedTuple, Protocol, TypeAlias, runtime_checkable
 import numpy as np
 
 from .atomic import write_atomically
+from .config import build, check_config, parameter_shapes
 from .errors import NonFiniteValueError
 from .module import Module, Parameter
 from .npz_reader import ArrayHeader, CorruptArchive, LazyArrays, NpzReader
@@ -38,6 +40,7 @@ __all__ = [
     "JSONValue",
     "SavableOptimizer",
     "load",
+    "load_model",
     "read_headers",
     "read_meta",
     "read_shapes",
@@ -46,7 +49,7 @@ __all__ = [
 
 FORMAT_VERSION = 1
 _FORMAT_NAME = "minitorch_rnn"
-_RESERVED_META = ("format", "format_version", "model_class")
+_RESERVED_META = ("format", "format_version", "model_class", "config")
 _MODEL_PREFIX = "model/"
 _OPTIMIZER_PREFIX = "optimizer/"
 _META_KEY = "meta"
@@ -125,7 +128,13 @@ def save(
     **meta
         JSON-serialisable values (numbers, strings, bools, None, lists, dicts with str keys), e.g.
         ``epoch=3``; returned by :func:`load`. Tuples come back as lists. The names ``format``,
-        ``format_version`` and ``model_class`` are reserved.
+        ``format_version``, ``model_class`` and ``config`` are reserved.
+
+    Notes
+    -----
+    When ``model`` has a :meth:`Module.config` (every built-in module does, and containers of
+    them), it is stored too, and :func:`load_model` rebuilds the model from the file alone. A
+    model with a user's class that has none is saved without it, as before.
 
     Raises
     ------
@@ -270,6 +279,91 @@ def load(
     return meta
 
 
+def load_model(path: PathLike) -> Module:
+    """Rebuild the model saved at ``path`` from its stored config, and load its weights.
+
+    The file is someone else's, so nothing it names is imported: the config may name only
+    built-in classes and those registered with :func:`~minitorch_rnn.register_module`. Every
+    size in it is checked against the shapes the weights' headers declare before anything is
+    allocated (no weight is read, no module is built, until the config's parameters and the
+    file's agree name by name and shape by shape). Then the model is built (float32 or float64,
+    as saved) and loaded as :func:`load` does, all or nothing.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A checkpoint written by :func:`save` (or by a training checkpoint callback).
+
+    Returns
+    -------
+    Module
+        The model, in training mode, with the saved weights: its outputs equal the saved
+        model's bit for bit.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        If the file holds no config (saved before configs existed, or from a model whose class
+        has no ``config()``: rebuild it in code and call :func:`load`, or re-save it), names a
+        class that is neither built in nor registered, declares sizes that disagree with its
+        weights, or anything :func:`load` refuses.
+    TypeError
+        If the config has values of the wrong type.
+    """
+    path = _existing_file(path)
+    meta = read_meta(path)
+    config = meta.get("config")
+    if config is None:
+        model_class = meta.get("model_class")
+        raise ValueError(
+            f"load_model: {path!r} holds no model config: its model, a {model_class!r}, was "
+            "saved before configs were stored, or a class in it has no config(). Either rebuild "
+            "the model in code and call mt.load(path, model) (then mt.save it again to store "
+            f"its config), or give {model_class} a config() method and call "
+            f"mt.register_module({model_class}) before load_model"
+        )
+    weights = read_shapes(path)
+    try:
+        expected = parameter_shapes(config, max_entries=len(weights))
+    except (TypeError, ValueError) as error:
+        kind = TypeError if isinstance(error, TypeError) else ValueError
+        raise kind(f"load_model: the config in {path!r} is refused: {error}") from error
+    if expected is not None:
+        _check_config_shapes(expected, weights, path)
+    try:
+        model = build(config)
+    except (TypeError, ValueError) as error:
+        kind = TypeError if isinstance(error, TypeError) else ValueError
+        raise kind(f"load_model: the config in {path!r} is refused: {error}") from error
+    load(path, model)
+    return model
+
+
+def _check_config_shapes(
+    expected: Mapping[str, tuple[int, ...]], weights: Mapping[str, tuple[int, ...]], path: str
+) -> None:
+    """Refuse a config whose parameters are not exactly the file's weights."""
+    missing = sorted(set(expected) - set(weights))
+    unexpected = sorted(set(weights) - set(expected))
+    wrong = [
+        f"{name}: the config makes {expected[name]}, the file holds {weights[name]}"
+        for name in expected
+        if name in weights and tuple(expected[name]) != tuple(weights[name])
+    ]
+    if missing or unexpected or wrong:
+        problems = []
+        if missing:
+            problems.append(f"weights missing from the file {missing[:20]}")
+        if unexpected:
+            problems.append(f"weights the config does not make {unexpected[:20]}")
+        problems += wrong[:20]
+        raise ValueError(
+            f"load_model: the config in {path!r} disagrees with its weights: " + "; ".join(problems)
+        )
+
+
 def read_meta(path: PathLike) -> dict[str, Any]:
     """Return a checkpoint's ``meta`` without reading its weights.
 
@@ -391,13 +485,33 @@ def _meta_json(model: Module, meta: Mapping[str, JSONValue]) -> str:
             raise TypeError(
                 f"save: meta[{key!r}] is not JSON-serialisable ({type(value).__name__}): {error}"
             ) from error
-    full = {
+    full: dict[str, Any] = {
         "format": _FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "model_class": type(model).__name__,
         **meta,
     }
+    config = _model_config(model)
+    if config is not None:
+        full["config"] = config
     return json.dumps(full)
+
+
+def _model_config(model: Module) -> dict[str, Any] | None:
+    """``model.config()``, or None for a model (or a part of it) whose class has none."""
+    try:
+        config = model.config()
+    except NotImplementedError:
+        return None
+    try:
+        check_config(config, known_classes=False)  # the loading program may register a class
+        json.dumps(config)
+    except (TypeError, ValueError) as error:
+        raise TypeError(
+            f"save: {type(model).__name__}.config() is not a JSON config that build accepts: "
+            f"{error}"
+        ) from error
+    return config
 
 
 # -- reading ------------------------------------------------------------------------------------

@@ -31,7 +31,8 @@ def summary(
     Each row is one module, indented under its parent (dotted names as in
     :meth:`Module.named_modules`); its count is the number of scalars in the parameters of its
     whole subtree, each shared (tied) parameter counted once. The footer gives the total, which
-    is ``model.num_parameters()``. Every parameter of this framework is trainable.
+    is ``model.num_parameters()``, split into trainable and non-trainable (frozen:
+    ``requires_grad=False``, see :meth:`Module.requires_grad_`) parameters.
 
     Parameters
     ----------
@@ -95,7 +96,8 @@ def summary(
         rows.append((label, shapes.get(id(module), "-"), f"{count:,}"))
     if input_shape is None:
         rows = [(label, count) for label, _, count in rows]  # type: ignore[misc]
-    return _table(rows, model.num_parameters(), with_shapes=input_shape is not None)
+    frozen = sum(parameter.size for parameter in model.parameters() if not parameter.requires_grad)
+    return _table(rows, model.num_parameters(), frozen, with_shapes=input_shape is not None)
 
 
 def _checked_shape(input_shape: Any) -> tuple[int, ...]:
@@ -177,7 +179,7 @@ def _shape_text(output: Any) -> str:
     return str(tuple(int(size) for size in np.shape(output)))
 
 
-def _table(rows: list[Any], total: int, *, with_shapes: bool) -> str:
+def _table(rows: list[Any], total: int, frozen: int, *, with_shapes: bool) -> str:
     headers = _HEADERS if with_shapes else (_HEADERS[0], _HEADERS[2])
     widths = [max(len(str(row[i])) for row in [headers, *rows]) for i in range(len(headers))]
 
@@ -188,5 +190,9 @@ def _table(rows: list[Any], total: int, *, with_shapes: bool) -> str:
 
     rule = "=" * len(line(headers))
     body = [line(headers), rule, *(line(row) for row in rows), rule]
-    body += [f"Total params: {total:,}", f"Trainable params: {total:,}", "Non-trainable params: 0"]
+    body += [
+        f"Total params: {total:,}",
+        f"Trainable params: {total - frozen:,}",
+        f"Non-trainable params: {frozen:,}",
+    ]
     return "\n".join(body)

@@ -245,3 +245,11 @@ def check_real(value: Any, owner: str, name: str) -> float:
     if not np.isfinite(value):
         raise ValueError(f"{owner}: {name} must be finite, got {value!r}")
     return float(value)
+
+
+def check_flag(value: Any, owner: str, name: str) -> bool:
+    """Return ``value`` if it is a ``bool`` (numpy's too); else raise a ``TypeError`` naming the
+    owner and the argument (``0``, ``"no"`` or None are not flags)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{owner}: {name} must be a bool, got {value!r}")
+    return bool(value)

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
-from ..module import Module
+from ..module import Config, Module, described, no_parameters
 from ..validation import float_input, grad_input, is_int, no_forward_error, read_only
 
 __all__ = ["Logistic", "ReLU", "Sigmoid", "Softmax", "Tanh"]
@@ -20,9 +20,15 @@ class _Elementwise(Module):
     place would silently change the gradient (copy it first, ``y.copy()``, to edit).
     """
 
+    parameter_shapes = classmethod(no_parameters)
+
     def __init__(self) -> None:
         super().__init__()
         self._y: np.ndarray | None = None
+
+    def config(self) -> Config:
+        """``{"class": <the activation's name>}``: it has no arguments."""
+        return described(self)
 
     def _activate(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -103,6 +109,12 @@ class Softmax(Module):
             raise TypeError(f"Softmax: axis must be an int, got {axis!r}")
         self.axis = int(axis)
         self._s: np.ndarray | None = None
+
+    parameter_shapes = classmethod(no_parameters)
+
+    def config(self) -> Config:
+        """``{"class": "Softmax", "axis"}``."""
+        return described(self, axis=self.axis)
 
     def forward(self, x: Any) -> np.ndarray:
         x = float_input(x, "Softmax")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from .. import init
-from ..module import Module, Parameter
+from ..module import Config, Module, Parameter, Shapes, described, dtype_name
 from ..validation import (
     check_last_dim,
     check_min_rank,
@@ -69,6 +70,27 @@ class Dense(Module):
             Parameter(init.uniform((out_features,), -bound, bound, rng, dtype)) if bias else None
         )
         self._x: np.ndarray | None = None
+
+    def config(self) -> Config:
+        """``{"class": "Dense", "in_features", "out_features", "bias", "dtype"}``."""
+        return described(
+            self,
+            in_features=self.in_features,
+            out_features=self.out_features,
+            bias=self.bias is not None,
+            dtype=dtype_name(self.weight.dtype),
+        )
+
+    @classmethod
+    def parameter_shapes(
+        cls, arguments: Mapping[str, Any], shapes_of: Callable[[Any], Shapes]
+    ) -> Shapes | None:
+        in_features = check_size(arguments.get("in_features"), "Dense", "in_features")
+        out_features = check_size(arguments.get("out_features"), "Dense", "out_features")
+        shapes: Shapes = {"weight": (out_features, in_features)}
+        if arguments.get("bias", True):
+            shapes["bias"] = (out_features,)
+        return shapes
 
     @property
     def in_features(self) -> int:

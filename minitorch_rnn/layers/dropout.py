@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import init
-from ..module import Module
+from ..module import Config, Module, described, no_parameters
 from ..validation import check_probability, float_input, grad_input, no_forward_error
 
 __all__ = ["Dropout"]
@@ -36,6 +36,12 @@ class Dropout(Module):
         self._scale_mask: np.ndarray | None = None
         self._shape: tuple[int, ...] | None = None
         self._dtype: np.dtype | None = None
+
+    parameter_shapes = classmethod(no_parameters)
+
+    def config(self) -> Config:
+        """``{"class": "Dropout", "p"}`` (not the random state: a rebuilt layer draws anew)."""
+        return described(self, p=self.p)
 
     def forward(self, x: Any) -> np.ndarray:
         x = float_input(x, "Dropout")

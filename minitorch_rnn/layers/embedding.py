@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from .. import init
-from ..module import Module, Parameter
+from ..module import Config, Module, Parameter, Shapes, described, dtype_name
 from ..validation import check_size, grad_input, int_input, no_forward_error
 
 __all__ = ["Embedding"]
@@ -54,6 +55,26 @@ class Embedding(Module):
         )
         self.weight = Parameter(init.normal(shape, scale=1.0, seed=seed, dtype=dtype))
         self._ids: np.ndarray | None = None
+
+    def config(self) -> Config:
+        """``{"class": "Embedding", "num_embeddings", "embedding_dim", "dtype"}``."""
+        return described(
+            self,
+            num_embeddings=self.num_embeddings,
+            embedding_dim=self.embedding_dim,
+            dtype=dtype_name(self.weight.dtype),
+        )
+
+    @classmethod
+    def parameter_shapes(
+        cls, arguments: Mapping[str, Any], shapes_of: Callable[[Any], Shapes]
+    ) -> Shapes | None:
+        return {
+            "weight": (
+                check_size(arguments.get("num_embeddings"), "Embedding", "num_embeddings"),
+                check_size(arguments.get("embedding_dim"), "Embedding", "embedding_dim"),
+            )
+        }
 
     @property
     def num_embeddings(self) -> int:

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..module import Module
+from ..module import Config, Module, described, no_parameters
 from ..validation import (
     check_lengths,
     check_rank,
@@ -39,6 +39,12 @@ class MeanPool(Module):
         super().__init__()
         self._weights: np.ndarray | None = None
         self._shape: tuple[int, ...] | None = None
+
+    parameter_shapes = classmethod(no_parameters)
+
+    def config(self) -> Config:
+        """``{"class": "MeanPool"}``: it has no arguments."""
+        return described(self)
 
     def forward(self, x: Any, lengths: Any = None) -> np.ndarray:
         x = float_input(x, "MeanPool")

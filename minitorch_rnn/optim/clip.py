@@ -1,7 +1,8 @@
 r"""Gradient clipping, in place on ``param.grad``: by value (elementwise) or by global norm.
 
 Call between ``backward`` and the optimiser's ``step``. Both accept a Parameter or any iterable of
-Parameters (``model.parameters()``); a parameter listed twice is clipped (and counted) once.
+Parameters (``model.parameters()``); a parameter listed twice is clipped (and counted) once, and
+a frozen one (``requires_grad=False``) is ignored: not clipped, not counted in the norm.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..module import Parameter
 from .hyper import coerce_scalar
 from .optimizer import parameter_list
 
@@ -40,7 +42,7 @@ def clip_grad_value(params: Any, clip_value: float) -> None:
     limit = coerce_scalar(clip_value, "float", "clip_grad_value: clip_value")
     if limit < 0.0:
         raise ValueError(f"clip_grad_value: clip_value must be >= 0, got {limit}")
-    for param in parameter_list(params, "clip_grad_value", allow_empty=True):
+    for param in _trainable(parameter_list(params, "clip_grad_value", allow_empty=True)):
         np.clip(param.grad, -limit, limit, out=param.grad)
 
 
@@ -90,7 +92,7 @@ def clip_grad_norm(
     order = coerce_scalar(norm_type, "real", "clip_grad_norm: norm_type")
     if not order > 0.0:
         raise ValueError(f"clip_grad_norm: norm_type must be > 0 (or inf), got {order}")
-    params = parameter_list(params, "clip_grad_norm", allow_empty=True)
+    params = _trainable(parameter_list(params, "clip_grad_norm", allow_empty=True))
     per_param = [
         np.linalg.norm(np.ravel(param.grad).astype(np.float64, copy=False), ord=order)
         for param in params
@@ -108,3 +110,8 @@ def clip_grad_norm(
         for param in params:
             param.grad *= scale
     return total
+
+
+def _trainable(params: list[Parameter]) -> list[Parameter]:
+    """The parameters an optimiser would update: frozen ones' gradients are left alone."""
+    return [param for param in params if param.requires_grad]

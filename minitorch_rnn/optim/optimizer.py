@@ -106,7 +106,9 @@ class Optimizer(Declared):
     Attributes
     ----------
     params : list of Parameter
-        The parameters updated by :meth:`step`.
+        The parameters updated by :meth:`step`, except frozen ones (``requires_grad=False``):
+        :meth:`step` skips those, leaving their weights and state as they are, and reads the
+        flag at every step, so freezing or unfreezing takes effect at the next one.
     step_count : int
         Number of :meth:`step` calls so far (PyTorch's per-parameter ``"step"``).
     state : list of dict of str to ndarray
@@ -171,7 +173,7 @@ class Optimizer(Declared):
             param.zero_grad()
 
     def step(self) -> None:
-        """Apply one update to every parameter from its current ``.grad``.
+        """Apply one update to every trainable parameter from its current ``.grad``.
 
         Each parameter's new weights and state are written into buffers kept for the purpose and
         committed only once every parameter's are finite, so a step happens whole or not at all.
@@ -185,12 +187,12 @@ class Optimizer(Declared):
             If the step would make a weight or the state NaN or infinite (nothing is updated).
         """
         hyper = self.hyper_parameters()
-        grads = [self._checked_grad(index, param) for index, param in enumerate(self.params)]
+        trainable = [index for index, param in enumerate(self.params) if param.requires_grad]
+        grads = [self._checked_grad(index, self.params[index]) for index in trainable]
         self._prepare_state(hyper)
         step = self.step_count + 1
-        for index, (param, grad, state) in enumerate(
-            zip(self.params, grads, self.state, strict=True)
-        ):
+        for index, grad in zip(trainable, grads, strict=True):
+            param, state = self.params[index], self.state[index]
             out = self._out_buffers(index, param, state)
             # An overflow is found below and reported as NonFiniteStepError, not as a warning.
             with np.errstate(over="ignore", invalid="ignore"):
@@ -203,7 +205,8 @@ class Optimizer(Declared):
                     f"{type(self).__name__}.step: the update of parameter {index} would make "
                     f"{', '.join(named)} NaN or infinite (nothing was updated)"
                 )
-        for param, state, out in zip(self.params, self.state, self._out, strict=True):
+        for index in trainable:
+            param, state, out = self.params[index], self.state[index], self._out[index]
             # Layers hold the parameter's array, so the weights are copied into it; the spent
             # state arrays become the buffers of the next step.
             param.data[...] = out[WEIGHTS]

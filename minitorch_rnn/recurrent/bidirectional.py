@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..module import Module
+from ..module import Config, Module, Shapes, described
 from .unroll import Unroll
 
 __all__ = ["Bidirectional"]
@@ -68,6 +69,26 @@ class Bidirectional(Module):
         self.backward_unroll = backward_unroll
         self.merge = merge
         self._output_shape: tuple[int, ...] | None = None
+
+    def config(self) -> Config:
+        """``{"class": "Bidirectional", "forward_unroll", "backward_unroll", "merge"}``, the
+        Unrolls as their configs."""
+        return described(
+            self,
+            forward_unroll=self.forward_unroll.config(),
+            backward_unroll=self.backward_unroll.config(),
+            merge=self.merge,
+        )
+
+    @classmethod
+    def parameter_shapes(
+        cls, arguments: Mapping[str, Any], shapes_of: Callable[[Any], Shapes]
+    ) -> Shapes | None:
+        return {
+            f"{role}.{name}": shape
+            for role in ("forward_unroll", "backward_unroll")
+            for name, shape in shapes_of(arguments.get(role)).items()
+        }
 
     @property
     def state(self) -> tuple[Any, Any]:

@@ -10,7 +10,7 @@ drive. A user's cell implements the same hooks and is then the built-in cells' e
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,7 +19,7 @@ from numpy.typing import DTypeLike
 from .. import functional as F
 from .. import init as initializers
 from ..dtype import as_float_dtype
-from ..module import Module, Parameter
+from ..module import Config, Module, Parameter, Shapes, described, dtype_name
 from ..validation import (
     check_last_dim,
     check_rank,
@@ -167,6 +167,36 @@ class RecurrentCell(Module):
             raise TypeError(
                 f"{name}: state_names must be a non-empty tuple of distinct str, got {names!r}"
             )
+
+    def config(self) -> Config:
+        """``{"class": <the cell's class>, "input_size", "hidden_size", "bias", "dtype"}``, and
+        ``"init"`` when it is a scheme's name (a callable cannot be stored). A cell with options
+        of its own adds them (``{**super().config(), "gate": self.gate}``)."""
+        config = described(
+            self,
+            input_size=self.input_size,
+            hidden_size=self.hidden_size,
+            bias=self.bias_ih is not None,
+            dtype=dtype_name(self.dtype),
+        )
+        if isinstance(self._init, str):
+            config["init"] = self._init
+        return config
+
+    @classmethod
+    def parameter_shapes(
+        cls, arguments: Mapping[str, Any], shapes_of: Callable[[Any], Shapes]
+    ) -> Shapes | None:
+        """The four parameters of the base class, ``num_gates * H`` rows each; a cell that
+        replaces or adds parameters overrides this too."""
+        name = cls.__name__
+        input_size = check_size(arguments.get("input_size"), name, "input_size")
+        hidden_size = check_size(arguments.get("hidden_size"), name, "hidden_size")
+        rows = cls.num_gates * hidden_size
+        shapes: Shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size)}
+        if arguments.get("bias", True):
+            shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+        return shapes
 
     def init_parameter(self, name: str, shape: tuple[int, ...]) -> Parameter:
         """A new parameter of ``shape``, initialised by the cell's scheme as ``name``.

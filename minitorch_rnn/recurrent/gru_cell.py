@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from ..module import Config
 from .cell import ACTIVATIONS, Cache, RecurrentCell, State, check_gate, gate_blocks
 
 __all__ = ["GRUCell"]
@@ -168,6 +169,10 @@ class GRUCell(RecurrentCell):
             self.bias_hh.grad[gates] += grad_preact[:, gates].sum(axis=0)
             self.bias_hh.grad[candidate] += grad_candidate.sum(axis=0)
         return self.accumulate_input_grads(grad_preact, x, input_grad=input_grad)
+
+    def config(self) -> Config:
+        """The :class:`RecurrentCell` config, ``"reset_after"`` and ``"gate"``."""
+        return {**super().config(), "reset_after": self.reset_after, "gate": self.gate}
 
     def extra_repr(self) -> str:
         text = super().extra_repr() + f", reset_after={self.reset_after}"

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import functional as F
+from ..module import Config
 from ..validation import check_real
 from .cell import ACTIVATIONS, Cache, RecurrentCell, State, check_gate, gate_blocks
 
@@ -126,6 +127,10 @@ class LSTMCell(RecurrentCell):
         grad_g *= F.tanh_derivative(g)
         grad_o *= gate_derivative(o)
         return grad_preact @ self.weight_hh.data, grad_c_prev
+
+    def config(self) -> Config:
+        """The :class:`RecurrentCell` config, ``"forget_bias"`` and ``"gate"``."""
+        return {**super().config(), "forget_bias": self.forget_bias, "gate": self.gate}
 
     def extra_repr(self) -> str:
         text = super().extra_repr()

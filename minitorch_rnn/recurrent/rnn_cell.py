@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..module import Config
 from .cell import ACTIVATIONS, Cache, RecurrentCell, State
 
 __all__ = ["RNNCell"]
@@ -56,6 +57,10 @@ class RNNCell(RecurrentCell):
             )
         super().__init__(input_size, hidden_size, bias, **options)
         self.nonlinearity = nonlinearity
+
+    def config(self) -> Config:
+        """The :class:`RecurrentCell` config and ``"nonlinearity"``."""
+        return {**super().config(), "nonlinearity": self.nonlinearity}
 
     def step(self, x_proj: np.ndarray, state_prev: State, state_next: State, cache: Cache) -> None:
         (h_prev,), (h,) = state_prev, state_next

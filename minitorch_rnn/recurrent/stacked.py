@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -14,7 +15,7 @@ from numpy.typing import DTypeLike
 
 from .. import init
 from ..layers.dropout import Dropout
-from ..module import Module, input_grad_needed
+from ..module import Config, Module, Shapes, described, input_grad_needed
 from ..validation import check_probability, check_shape, check_size, float_input
 from .bidirectional import Bidirectional
 from .cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
@@ -313,6 +314,80 @@ class RecurrentStack(Module):
         )
         return grad
 
+    # -- rebuilding ------------------------------------------------------------------------------
+
+    def config(self) -> Config:
+        """The stack's arguments and its cells' options, flat: ``{"class": "LSTM",
+        "input_size", "hidden_size", "num_layers", "bidirectional", "dropout",
+        "return_sequences", "stateful", "record_grad_norms", "bias", "forget_bias", "gate",
+        "dtype", ...}``; a :class:`RecurrentStack` adds ``"cell_class"``, the cell's class name."""
+        unroll = self._unrolls()[0]
+        cell_options = {
+            key: value
+            for key, value in self._cell.config().items()
+            if key not in ("class", "input_size", "hidden_size")
+        }
+        return described(
+            self,
+            **self._cell_class_config(),
+            input_size=self.input_size,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            bidirectional=self.num_directions == 2,
+            dropout=self.dropout,
+            return_sequences=self.return_sequences,
+            stateful=unroll.stateful,
+            record_grad_norms=unroll.record_grad_norms,
+            **cell_options,
+        )
+
+    def _cell_class_config(self) -> Config:
+        return {"cell_class": type(self._cell).__name__}
+
+    @classmethod
+    def _configured_cell_class(cls, arguments: Mapping[str, Any]) -> Any:
+        """The cell's class name in a config (a fixed-cell stack knows its own)."""
+        return arguments.get("cell_class")
+
+    @classmethod
+    def from_config(
+        cls, arguments: dict[str, Any], classes: Callable[[str], type[Module]]
+    ) -> Module:
+        """Looks the cell's class name up in ``classes`` (built-in or registered only)."""
+        options = dict(arguments)
+        cell_class = options.pop("cell_class", None)
+        if not isinstance(cell_class, str):
+            raise TypeError(f"{cls.__name__}: cell_class must be a class name, got {cell_class!r}")
+        return cls(classes(cell_class), **options)  # type: ignore[arg-type]
+
+    @classmethod
+    def parameter_shapes(
+        cls, arguments: Mapping[str, Any], shapes_of: Callable[[Any], Shapes]
+    ) -> Shapes | None:
+        """Each layer's cell shapes (asked of the cell class) under PyTorch's suffixed names."""
+        name = cls.__name__
+        input_size = check_size(arguments.get("input_size"), name, "input_size")
+        hidden_size = check_size(arguments.get("hidden_size"), name, "hidden_size")
+        num_layers = check_size(arguments.get("num_layers", 1), name, "num_layers")
+        directions = 2 if arguments.get("bidirectional", False) else 1
+        cell_options = {
+            key: value for key, value in arguments.items() if key not in _STACK_ARGUMENTS
+        }
+        shapes: Shapes = {}
+        for layer in range(num_layers):
+            cell_shapes = shapes_of(
+                {
+                    **cell_options,
+                    "class": cls._configured_cell_class(arguments),
+                    "input_size": input_size if layer == 0 else hidden_size * directions,
+                    "hidden_size": hidden_size,
+                }
+            )
+            for direction in range(directions):
+                suffix = _suffix(layer, direction)
+                shapes.update({key + suffix: shape for key, shape in cell_shapes.items()})
+        return shapes
+
     def extra_repr(self) -> str:
         cell = "" if isinstance(self, _FixedCellStack) else f"{self.cell_class.__name__}, "
         return (
@@ -320,6 +395,24 @@ class RecurrentStack(Module):
             f"num_layers={self.num_layers}, bidirectional={self.num_directions == 2}, "
             f"dropout={self.dropout}, return_sequences={self.return_sequences}"
         )
+
+
+# RecurrentStack's own arguments: every other entry of its config is an option of its cells.
+_STACK_ARGUMENTS = frozenset(
+    (
+        "class",
+        "cell_class",
+        "input_size",
+        "hidden_size",
+        "num_layers",
+        "bidirectional",
+        "dropout",
+        "return_sequences",
+        "stateful",
+        "record_grad_norms",
+        "seed",
+    )
+)
 
 
 def _suffix(layer: int, direction: int) -> str:
@@ -335,6 +428,19 @@ class _FixedCellStack(RecurrentStack):
     def __init__(self, input_size: int, hidden_size: int, *args: Any, **options: Any) -> None:
         # the RecurrentStack arguments after the sizes, in its order, without cell_class
         super().__init__(type(self).cell_class, input_size, hidden_size, *args, **options)
+
+    def _cell_class_config(self) -> Config:
+        return {}  # the class fixes the cell
+
+    @classmethod
+    def _configured_cell_class(cls, arguments: Mapping[str, Any]) -> Any:
+        return cls.cell_class.__name__
+
+    @classmethod
+    def from_config(
+        cls, arguments: dict[str, Any], classes: Callable[[str], type[Module]]
+    ) -> Module:
+        return cls(**arguments)
 
 
 class RNN(_FixedCellStack):

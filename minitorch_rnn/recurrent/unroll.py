@@ -10,12 +10,13 @@ products after the backward loop — per step only the recurrent product and ele
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..module import Module
+from ..module import Config, Module, Shapes, described
 from ..validation import (
     check_last_dim,
     check_lengths,
@@ -159,6 +160,26 @@ class Unroll(Module):
         self.grad_initial_state: Any = None
         self.grad_norms: np.ndarray | None = None
         self._trace: Trace | None = None
+
+    def config(self) -> Config:
+        """``{"class": "Unroll", "cell": <the cell's config>, ...}`` with every constructor
+        argument."""
+        return described(
+            self,
+            cell=self.cell.config(),
+            return_sequences=self.return_sequences,
+            reverse=self.reverse,
+            stateful=self.stateful,
+            bptt_truncate=self.bptt_truncate,
+            input_grad=self.input_grad,
+            record_grad_norms=self.record_grad_norms,
+        )
+
+    @classmethod
+    def parameter_shapes(
+        cls, arguments: Mapping[str, Any], shapes_of: Callable[[Any], Shapes]
+    ) -> Shapes | None:
+        return {f"cell.{name}": shape for name, shape in shapes_of(arguments.get("cell")).items()}
 
     @property
     def name(self) -> str:
