@@ -183,7 +183,10 @@ def parameter_shapes(config: Mapping[str, Any], max_entries: int | None = None) 
         if calls == calls_before:  # a leaf: its entries are counted once, not by every parent
             counted += len(shapes)
             if max_entries is not None and counted > max_entries:
-                raise ValueError(f"build: the config declares more than {max_entries} parameters")
+                raise ValueError(
+                    f"build: the config declares more than {max_entries} parameters, the "
+                    "number of weights it must match"
+                )
         return shapes
 
     try:

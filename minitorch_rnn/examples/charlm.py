@@ -27,7 +27,7 @@ from ..optim import Adam
 from ..training import StreamLoader, Trainer
 from ..training.callbacks import Callback, EarlyStopping, TimeBudget
 from ..training.progress import UNTIL_STOPPED
-from .char_model import build_char_model
+from .char_model import build_char_model, char_meta
 from .common import (
     BestCheckpoint,
     CLIError,
@@ -171,16 +171,8 @@ def run(args: argparse.Namespace) -> int:
         callbacks.append(TimeBudget(60.0 * args.minutes))
     checkpoint = None
     if args.save:
-        architecture = {
-            "app": "charlm",
-            "vocabulary": "".join(vocabulary.chars),
-            "embedding_dim": args.embedding_dim,
-            "cell": args.cell,
-            "hidden": args.hidden,
-            "layers": args.layers,
-            "dropout": args.dropout,
-        }
-        checkpoint = BestCheckpoint(args.save, architecture)
+        checkpoint_meta = char_meta("charlm", "".join(vocabulary.chars))
+        checkpoint = BestCheckpoint(args.save, checkpoint_meta)
         callbacks.append(checkpoint)
     trainer = Trainer(
         model,

@@ -32,7 +32,7 @@ from ..serialization import save
 from ..training import Trainer
 from ..training.callbacks import Callback, EarlyStopping
 from ..validation import check_lengths, time_mask
-from .char_model import build_char_model
+from .char_model import build_char_model, char_meta
 from .common import (
     BestCheckpoint,
     CLIError,
@@ -167,16 +167,8 @@ def run(args: argparse.Namespace) -> int:
         vocabulary.size, args.embedding_dim, args.cell, args.hidden, seed=args.seed
     )
     show_summary(args, model, (1, x.shape[1]))
-    architecture = {
-        "app": "dinos",
-        "vocabulary": "".join(vocabulary.chars),
-        "embedding_dim": args.embedding_dim,
-        "cell": args.cell,
-        "hidden": args.hidden,
-        "layers": 1,
-        "dropout": 0.0,
-    }
-    checkpoint = BestCheckpoint(args.save, architecture) if args.save else None
+    checkpoint_meta = char_meta("dinos", "".join(vocabulary.chars))
+    checkpoint = BestCheckpoint(args.save, checkpoint_meta) if args.save else None
     trainer = Trainer(
         model,
         CrossEntropyLoss(reduction="batch_mean"),
@@ -226,7 +218,7 @@ def run(args: argparse.Namespace) -> int:
         for name in generate_names(model, vocabulary, 10, args.seed + 10_000, args.temperature):
             print(f"  {name}")
     if args.save:
-        save(args.save, model, **architecture, held_out_nats=rnn_nats, bigram_nats=bigram_nats)
+        save(args.save, model, **checkpoint_meta, held_out_nats=rnn_nats, bigram_nats=bigram_nats)
         print(f"model saved to {args.save}")
     finish(args, history, f"dinosaur names ({args.cell.upper()}, {args.hidden} units)")
     return 0

@@ -13,8 +13,7 @@ import numpy as np
 
 from ..datasets.dinos import CharVocabulary
 from ..generate import sample
-from ..serialization import load, read_meta, read_shapes
-from .char_model import CharModelSpec
+from .char_model import load_char_model
 from .common import CLIError, non_negative_int, positive_float, positive_int
 
 
@@ -44,23 +43,17 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Every meta field is checked, and its sizes against the stored weights' headers, before a
-    # model of those sizes is built: the file may come from anyone.
+    # The meta fields are checked, and every size of the stored config against the weights'
+    # headers, before a model of those sizes is built: the file may come from anyone.
     try:
-        meta = read_meta(args.checkpoint)
-        spec = CharModelSpec.from_meta(meta, read_shapes(args.checkpoint))
+        app, characters, model = load_char_model(args.checkpoint)
     except FileNotFoundError as error:
         raise CLIError(str(error)) from None
-    except ValueError as error:
+    except (TypeError, ValueError) as error:
         raise CLIError(f"{args.checkpoint} cannot be sampled: {error}") from None
-    model = spec.build()
-    try:
-        load(args.checkpoint, model)
-    except ValueError as error:
-        raise CLIError(f"checkpoint does not match its own architecture: {error}") from None
-    vocabulary = CharVocabulary(tuple(spec.vocabulary))
+    vocabulary = CharVocabulary(tuple(characters))
     rng = np.random.default_rng(args.seed)
-    if spec.app == "dinos":
+    if app == "dinos":
         # names are stored lower-case and printed capitalised; a prime is read the same way
         prime = (args.prime or "").lower()
         start = _encode_prime(vocabulary, "\n" + prime)

@@ -42,18 +42,15 @@ def test_charlm_trains_and_keeps_the_best_model(charlm_run: Any, text_file: Path
     assert charlm_run.checkpoint.is_file()
 
 
-def test_charlm_checkpoint_holds_the_architecture(charlm_run: Any, text_file: Path) -> None:
+def test_charlm_checkpoint_holds_the_model_config(charlm_run: Any, text_file: Path) -> None:
     meta = read_meta(charlm_run.checkpoint)
     text = text_file.read_text(encoding="utf-8")
     assert meta["app"] == "charlm"
     assert meta["vocabulary"][0] == "\n"
     assert set(meta["vocabulary"]) == set(text)
-    assert (meta["cell"], meta["hidden"], meta["embedding_dim"], meta["layers"]) == (
-        "lstm",
-        16,
-        8,
-        1,
-    )
+    embedding, stack, _ = meta["config"]["modules"]
+    assert (stack["class"], stack["hidden_size"], stack["num_layers"]) == ("RecurrentStack", 16, 1)
+    assert (stack["cell_class"], embedding["embedding_dim"]) == ("LSTMCell", 8)
 
 
 def test_charlm_csv_history_has_one_row_per_epoch(charlm_run: Any) -> None:

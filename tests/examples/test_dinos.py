@@ -112,12 +112,17 @@ def test_dinos_prints_a_sample_every_epoch_and_ten_generated_names(dinos_run: An
         assert set(name.lower()) <= set("abcdefghijklmnopqrstuvwxyz")
 
 
-def test_dinos_checkpoint_records_the_architecture_for_sample(dinos_run: Any) -> None:
+def test_dinos_checkpoint_records_the_model_config_for_sample(dinos_run: Any) -> None:
     meta = read_meta(dinos_run.checkpoint)
     assert meta["app"] == "dinos"
     assert meta["vocabulary"] == "\n" + "abcdefghijklmnopqrstuvwxyz"
-    assert (meta["cell"], meta["hidden"], meta["embedding_dim"]) == ("rnn", 16, 8)
-    assert (meta["layers"], meta["dropout"]) == (1, 0.0)
+    embedding, stack, _ = meta["config"]["modules"]
+    assert (stack["cell_class"], stack["hidden_size"], embedding["embedding_dim"]) == (
+        "RNNCell",
+        16,
+        8,
+    )
+    assert (stack["num_layers"], stack["dropout"]) == (1, 0.0)
     assert meta["held_out_nats"] == pytest.approx(
         held_out_numbers(dinos_run.result.out)["nats"], abs=1e-4
     )
@@ -227,7 +232,7 @@ def test_interrupted_dinos_keeps_the_best_epoch_so_far_and_says_where(
     assert line.startswith("minitorch-rnn dinos: interrupted; the best epoch so far (")
     assert str(checkpoint) in line
     meta = read_meta(checkpoint)
-    assert meta["app"] == "dinos" and meta["hidden"] == 8
+    assert meta["app"] == "dinos" and meta["config"]["modules"][1]["hidden_size"] == 8
     sampled = cli("sample", str(checkpoint), "--n", "2")
     assert sampled.code == 0, sampled.err
     assert len(sampled.out.splitlines()) == 2

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -132,26 +135,21 @@ def test_checkpoint_of_another_application_is_a_one_line_error(
     assert result.out == ""
 
 
-def test_checkpoint_whose_weights_contradict_its_metadata_is_a_one_line_error(
+def test_checkpoint_whose_model_does_not_fit_its_vocabulary_is_a_one_line_error(
     cli: Callable[..., Any], tmp_path: Path
 ) -> None:
     path = tmp_path / "mismatch.npz"
-    model = build_char_model(27, 8, "rnn", hidden=12)
-    architecture = {"embedding_dim": 8, "cell": "rnn", "layers": 1, "dropout": 0.0}
-    vocabulary = "\n" + "abcdefghijklmnopqrstuvwxyz"
-    save(path, model, app="dinos", vocabulary=vocabulary, hidden=16, **architecture)
-    cli("sample", str(path)).assert_one_line_error("does not match")
+    save(path, build_char_model(27, 8, "rnn", hidden=12), **{**GOOD_META, "vocabulary": "\nabc"})
+    cli("sample", str(path)).assert_one_line_error("mismatch.npz", "over its 4 characters")
 
 
-def test_checkpoint_naming_an_unknown_cell_is_a_one_line_error(
+def test_checkpoint_without_a_model_config_is_a_one_line_error_saying_to_re_save(
     cli: Callable[..., Any], tmp_path: Path
 ) -> None:
-    path = tmp_path / "unknown_cell.npz"
-    model = build_char_model(27, 8, "rnn", hidden=12)
-    vocabulary = "\n" + "abcdefghijklmnopqrstuvwxyz"
-    architecture = {"embedding_dim": 8, "hidden": 12, "layers": 1, "dropout": 0.0}
-    save(path, model, app="dinos", vocabulary=vocabulary, cell="transformer", **architecture)
-    cli("sample", str(path)).assert_one_line_error("transformer")
+    source, old = tmp_path / "source.npz", tmp_path / "old.npz"
+    save(source, build_char_model(27, 8, "rnn", hidden=12), **GOOD_META)
+    rewrite_meta(source, old, lambda meta: meta.pop("config"))
+    cli("sample", str(old)).assert_one_line_error("old.npz", "without a model config", "re-save")
 
 
 @pytest.mark.parametrize(
@@ -165,37 +163,31 @@ def test_invalid_sampling_options_are_rejected_by_the_parser(
 
 
 VOCABULARY = "\n" + "abcdefghijklmnopqrstuvwxyz"
-GOOD_META: dict[str, Any] = {
-    "app": "dinos",
-    "vocabulary": VOCABULARY,
-    "embedding_dim": 8,
-    "cell": "rnn",
-    "hidden": 12,
-    "layers": 1,
-    "dropout": 0.0,
-}
+GOOD_META: dict[str, Any] = {"app": "dinos", "vocabulary": VOCABULARY}
+
+
+def rewrite_meta(source: Path, target: Path, change: Callable[[dict[str, Any]], Any]) -> None:
+    """Copy checkpoint ``source`` to ``target`` with its meta JSON passed through ``change``."""
+    with zipfile.ZipFile(source) as real, zipfile.ZipFile(target, "w") as out:
+        for name in real.namelist():
+            data = real.read(name)
+            if name == "meta.npy":
+                meta = json.loads(str(np.load(io.BytesIO(data))))
+                change(meta)
+                stored = io.BytesIO()
+                np.save(stored, np.array(json.dumps(meta)))
+                data = stored.getvalue()
+            out.writestr(name, data)
 
 
 @pytest.mark.parametrize(
     "field, value, fragment",
     [
-        (
-            "hidden",
-            100_000,
-            "'2.weight' should have shape (27, 100000)",
-        ),  # would be a 74 GiB model if believed
-        ("hidden", 12.5, "'hidden' must be a positive integer"),
-        ("hidden", True, "'hidden' must be a positive integer"),
-        ("embedding_dim", -3, "'embedding_dim' must be a positive integer"),
-        ("layers", 2, "2 recurrent layer(s) declared"),
         ("vocabulary", list(range(27)), "'vocabulary' must be a string"),
         ("vocabulary", [[[["a"]]]], "'vocabulary' must be a string"),
         ("vocabulary", {"a": 1}, "'vocabulary' must be a string"),
         ("vocabulary", "abc", "starting with a newline"),
         ("vocabulary", "\naab", "repeats a character"),
-        ("cell", ["rnn"], "'cell' must be one of"),
-        ("dropout", "0.1", "'dropout' must be a number"),
-        ("dropout", 1.5, "'dropout' must be in [0, 1)"),
         ("app", None, "not a dinos/charlm checkpoint"),
     ],
 )
@@ -204,6 +196,34 @@ def test_every_meta_field_is_checked_before_a_model_is_built(
 ) -> None:
     path = tmp_path / "hostile.npz"
     save(path, build_char_model(27, 8, "rnn", hidden=12), **{**GOOD_META, field: value})
+    result = cli("sample", str(path))
+    result.assert_one_line_error("hostile.npz", fragment)
+    assert result.out == ""
+
+
+def _set(config: dict[str, Any], part: int, key: str, value: Any) -> None:
+    config["modules"][part][key] = value
+
+
+@pytest.mark.parametrize(
+    "part, key, value, fragment",
+    [
+        # would be a 74 GiB model if believed
+        (1, "hidden_size", 100_000, "disagrees with its weights"),
+        (1, "hidden_size", 12.5, "hidden_size must be an int"),
+        (1, "num_layers", 2, "more than 7 parameters"),
+        (1, "bidirectional", True, "weights missing from the file"),
+        (0, "embedding_dim", -3, "embedding_dim must be >= 1"),
+        (1, "class", "TransformerStack", "'TransformerStack' is neither a built-in"),
+        (1, "dropout", 1.5, "dropout must be in [0, 1)"),
+    ],
+)
+def test_every_size_of_the_stored_config_is_checked_before_a_model_is_built(
+    cli: Callable[..., Any], tmp_path: Path, part: int, key: str, value: Any, fragment: str
+) -> None:
+    source, path = tmp_path / "source.npz", tmp_path / "hostile.npz"
+    save(source, build_char_model(27, 8, "rnn", hidden=12), **GOOD_META)
+    rewrite_meta(source, path, lambda meta: _set(meta["config"], part, key, value))
     result = cli("sample", str(path))
     result.assert_one_line_error("hostile.npz", fragment)
     assert result.out == ""
@@ -248,15 +268,12 @@ def test_a_vanishing_temperature_samples_greedily_without_an_error(
 def test_a_small_file_declaring_a_huge_model_is_refused_with_bounded_memory(
     cli: Callable[..., Any], tmp_path: Path, hidden: int
 ) -> None:
-    import io
-    import json
     import tracemalloc
-    import zipfile
 
-    # A hand-made checkpoint of about 2 KB whose array headers declare the sizes of a model of
+    # A hand-made checkpoint of about 5 KB whose array headers declare the sizes of a model of
     # ``hidden`` units (a 10**6-unit LSTM would need terabytes): nothing of that size may be built.
     source = tmp_path / "real.npz"
-    save(source, build_char_model(27, 8, "lstm", hidden=12), **{**GOOD_META, "cell": "lstm"})
+    save(source, build_char_model(27, 8, "lstm", hidden=12), **GOOD_META)
     hostile = tmp_path / "hostile.npz"
     declared = {
         "0.weight": (27, 8),
@@ -269,7 +286,8 @@ def test_a_small_file_declaring_a_huge_model_is_refused_with_bounded_memory(
     }
     with zipfile.ZipFile(source) as real, zipfile.ZipFile(hostile, "w") as out:
         meta = json.loads(str(np.load(io.BytesIO(real.read("meta.npy")))))
-        meta["hidden"] = hidden
+        meta["config"]["modules"][1]["hidden_size"] = hidden
+        meta["config"]["modules"][2]["in_features"] = hidden
         stored = io.BytesIO()
         np.save(stored, np.array(json.dumps(meta)))
         out.writestr("meta.npy", stored.getvalue())
@@ -279,7 +297,7 @@ def test_a_small_file_declaring_a_huge_model_is_refused_with_bounded_memory(
                 header, {"descr": "<f4", "fortran_order": False, "shape": shape}
             )
             out.writestr(f"model/{name}.npy", header.getvalue() + bytes(16))
-    assert hostile.stat().st_size < 4096
+    assert hostile.stat().st_size < 8192
     tracemalloc.start()
     try:
         result = cli("sample", str(hostile))
