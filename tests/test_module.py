@@ -453,3 +453,42 @@ def test_accepts_lengths_is_declared_by_the_class_and_derived_for_sequential() -
     assert accepts_lengths(mt.LSTM(2, 3)) and accepts_lengths(mt.Unroll(mt.GRUCell(2, 3)))
     assert not accepts_lengths(mt.Sequential(mt.Dense(2, 2), mt.Tanh()))
     assert accepts_lengths(mt.Sequential(mt.Dense(2, 2), TakesLengths()))
+
+
+# -- frozen parameters --------------------------------------------------------------------------
+
+
+def test_a_parameter_requires_grad_by_default_and_can_be_created_frozen() -> None:
+    assert mt.Parameter(np.zeros(3)).requires_grad is True
+    frozen = mt.Parameter(np.zeros(3), requires_grad=False)
+    assert frozen.requires_grad is False
+    assert "requires_grad=False" in repr(frozen)
+
+
+def test_requires_grad_underscore_sets_every_parameter_of_the_module_and_returns_it() -> None:
+    model = mt.Sequential(mt.Embedding(5, 2), mt.LSTM(2, 3), mt.Dense(3, 1))
+    assert model[1].requires_grad_(False) is model[1]
+    assert [p.requires_grad for p in model.parameters()] == [True] + [False] * 4 + [True, True]
+    model.requires_grad_()
+    assert all(p.requires_grad for p in model.parameters())
+
+
+@pytest.mark.parametrize("bad", [0, 1, "no", None, np.array([True])])
+def test_requires_grad_must_be_a_bool_and_a_refusal_changes_nothing(bad: Any) -> None:
+    model = mt.Sequential(mt.Dense(2, 2), mt.Dense(2, 1))
+    with pytest.raises(
+        TypeError, match=r"Sequential\.requires_grad_: requires_grad must be a bool"
+    ):
+        model.requires_grad_(bad)
+    assert all(p.requires_grad for p in model.parameters())
+    with pytest.raises(TypeError, match="Parameter: requires_grad must be a bool"):
+        model[0].weight.requires_grad = bad
+
+
+def test_a_frozen_layer_still_passes_the_gradient_to_its_input_and_fills_its_grad() -> None:
+    dense = mt.Dense(3, 2, seed=0, dtype=np.float64).requires_grad_(False)
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    dense(x)
+    grad_x = dense.backward(np.ones((4, 2)))
+    assert np.allclose(grad_x, np.ones((4, 2)) @ dense.weight.data)
+    assert np.any(dense.weight.grad != 0)

@@ -140,3 +140,15 @@ def test_the_shape_finding_forward_never_touches_the_model():
     pending = model[0].backward  # a pending backward keeps its forward's batch of 4
     mt.summary(model, (7, 3))
     assert pending(np.ones((4, 2))).shape == (4, 3)
+
+
+def test_frozen_parameters_are_counted_as_non_trainable():
+    model = mt.Sequential(mt.Embedding(10, 4), mt.LSTM(4, 8), mt.Dense(8, 10))
+    model[0].requires_grad_(False)
+    footer = mt.summary(model).splitlines()[-3:]
+    total = model.num_parameters()
+    assert footer == [
+        f"Total params: {total:,}",
+        f"Trainable params: {total - 40:,}",
+        "Non-trainable params: 40",
+    ]

@@ -152,3 +152,16 @@ def test_clipping_rejects_a_module_and_non_parameters() -> None:
         optim.clip_grad_norm(mt.Dense(2, 2), 1.0)
     with pytest.raises(TypeError, match="Parameter"):
         optim.clip_grad_value([np.zeros(3)], 1.0)
+
+
+def test_clipping_ignores_frozen_parameters() -> None:
+    trained, frozen = mt.Parameter(np.zeros(2)), mt.Parameter(np.zeros(2), requires_grad=False)
+    trained.grad[...] = [3.0, 4.0]
+    frozen.grad[...] = [100.0, 0.0]
+    norm = mt.clip_grad_norm([trained, frozen], max_norm=1.0)
+    assert norm == pytest.approx(5.0)  # the frozen gradient is not counted
+    assert np.allclose(trained.grad, [0.6, 0.8], atol=1e-6)
+    assert np.array_equal(frozen.grad, [100.0, 0.0])
+    mt.clip_grad_value([trained, frozen], 0.1)
+    assert np.array_equal(frozen.grad, [100.0, 0.0])
+    assert np.allclose(trained.grad, [0.1, 0.1])

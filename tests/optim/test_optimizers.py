@@ -543,3 +543,32 @@ def test_turning_momentum_off_and_on_between_steps_restarts_the_buffer_from_zero
     optimizer.step()  # a new zero buffer at step 3: 0.5 * 0 + 1 = 1, weights -3
     np.testing.assert_array_equal(parameter.data, [-3.0, -3.0])
     np.testing.assert_array_equal(optimizer.state[0]["momentum_buffer"], [1.0, 1.0])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda params: optim.SGD(params, lr=0.1, momentum=0.9, weight_decay=0.1),
+        lambda params: optim.Adam(params, lr=0.1, weight_decay=0.1),
+        lambda params: optim.Adam(params, lr=0.1, weight_decay=0.1, decoupled=True),
+        lambda params: optim.RMSprop(params, lr=0.1, momentum=0.5, centered=True),
+        lambda params: optim.Adagrad(params, lr=0.1),
+    ],
+)
+def test_a_step_skips_frozen_parameters_and_leaves_their_state_untouched(make: Any) -> None:
+    trained = mt.Parameter(np.ones(3))
+    frozen = mt.Parameter(np.ones(3), requires_grad=False)
+    optimizer = make([trained, frozen])
+    initial = optimizer.state_dict()
+    for _ in range(3):
+        trained.grad[...] = frozen.grad[...] = [1.0, -2.0, 3.0]
+        optimizer.step()
+    assert np.array_equal(frozen.data, np.ones(3))
+    assert not np.array_equal(trained.data, np.ones(3))
+    state = optimizer.state_dict()
+    for key in state:
+        if key.startswith("state.1."):
+            assert np.array_equal(state[key], initial[key]), key
+    frozen.requires_grad = True  # unfreezing takes effect at the next step
+    optimizer.step()
+    assert not np.array_equal(frozen.data, np.ones(3))
