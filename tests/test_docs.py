@@ -48,7 +48,7 @@ from tests.helpers.markdown import FENCE, SKIP_MARKER, language, python_blocks, 
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
-_OPTIONAL_IMPORT = re.compile(r"^\s*(?:import|from)\s+(torch|ray|matplotlib)\b", re.M)
+_OPTIONAL_IMPORT = re.compile(r"^\s*(?:import|from)\s+(torch|ray|matplotlib|safetensors)\b", re.M)
 _DIRECTIVE = re.compile(r"^:::\s+(?P<identifier>[\w.]+)\s*$", re.M)
 
 
