@@ -1,4 +1,5 @@
-"""Small datasets: the shipped dinosaur names and the generated tasks of the source documents.
+"""Small datasets: the shipped dinosaur names and generated tasks: binary subtraction,
+negation-aware sentiment, the adding problem (Hochreiter & Schmidhuber 1997).
 
 - :mod:`.dinos`: 1,536 dinosaur names, a newline-led character vocabulary, a bigram baseline;
 - :mod:`.subtraction`: every pair ``a >= b`` of N-bit numbers as bit sequences;
