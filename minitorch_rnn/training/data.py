@@ -129,10 +129,11 @@ def batches(
 
     Parameters
     ----------
-    *arrays : array_like or None
+    *arrays : array_like, tuple of array_like, or None
         All with the same first-axis length ``N``, e.g. ``x, y, lengths``. ``None`` entries are
         passed through as ``None`` in every batch (so ``batches(x, y, None)`` yields
-        ``(x_b, y_b, None)``).
+        ``(x_b, y_b, None)``); a tuple of arrays (a model's several inputs) is sliced part by
+        part and stays a tuple (``batches((src, tgt_in), y)`` yields ``((src_b, tgt_in_b), y_b)``).
     batch_size : int
         Samples per batch; the last batch holds the remainder.
     shuffle : bool
@@ -153,7 +154,8 @@ def batches(
         If no array is given, the lengths of the arrays differ, they are empty, or ``batch_size``
         is not a positive int; raised by this call, not at the first ``next``.
     """
-    present = [np.asarray(a) for a in arrays if a is not None]
+    converted = [as_inputs(a) for a in arrays]
+    present = [part for a in converted if a is not None for part in _parts(a)]
     if not present:
         raise ValueError("batches: expected at least one array")
     if not is_int(batch_size) or batch_size < 1:
@@ -165,18 +167,43 @@ def batches(
     if count == 0:
         raise ValueError("batches: the arrays are empty")
     order = init.as_generator(rng).permutation(count) if shuffle else None
-    converted = [None if a is None else np.asarray(a) for a in arrays]
     return _slices(converted, count, int(batch_size), order)
 
 
 def _slices(
-    arrays: list[np.ndarray | None], count: int, batch_size: int, order: np.ndarray | None
+    arrays: list[Any], count: int, batch_size: int, order: np.ndarray | None
 ) -> Iterator[tuple[Any, ...]]:
     for start in range(0, count, batch_size):
         index: Any = slice(start, start + batch_size)
         if order is not None:
             index = order[index]
-        yield tuple(None if a is None else a[index] for a in arrays)
+        yield tuple(take(a, index) for a in arrays)
+
+
+Inputs = np.ndarray | tuple[np.ndarray, ...]
+
+
+def as_inputs(x: Any) -> Any:
+    """``x`` as arrays: a tuple of array_like (a model's several inputs) becomes a tuple of
+    arrays, None stays None, anything else becomes one array."""
+    if x is None:
+        return None
+    if isinstance(x, tuple):
+        return tuple(np.asarray(part) for part in x)
+    return np.asarray(x)
+
+
+def _parts(x: Inputs) -> tuple[np.ndarray, ...]:
+    return x if isinstance(x, tuple) else (x,)
+
+
+def take(x: Any, index: Any) -> Any:
+    """``x[index]`` of an array, of every part of a tuple of inputs; None stays None."""
+    if x is None:
+        return None
+    if isinstance(x, tuple):
+        return tuple(part[index] for part in x)
+    return x[index]
 
 
 def unpack_batch(item: Any, position: int) -> Batch:
@@ -185,7 +212,7 @@ def unpack_batch(item: Any, position: int) -> Batch:
     Parameters
     ----------
     item : tuple or list
-        ``(x, y)`` or ``(x, y, lengths)``.
+        ``(x, y)`` or ``(x, y, lengths)``; ``x`` may be a tuple of arrays (several inputs).
     position : int
         The batch's index in its epoch, for the error message.
     """
@@ -198,7 +225,7 @@ def unpack_batch(item: Any, position: int) -> Batch:
         raise TypeError(
             f"Trainer: batch {position} must be a tuple (x, y) or (x, y, lengths), got {described}"
         )
-    x, y = np.asarray(item[0]), np.asarray(item[1])
+    x, y = as_inputs(item[0]), np.asarray(item[1])
     lengths = None if len(item) == 2 or item[2] is None else np.asarray(item[2])
     return x, y, lengths
 

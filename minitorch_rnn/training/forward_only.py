@@ -42,8 +42,8 @@ def batch_mask(x: Any, y: Any, lengths: np.ndarray | None, owner: str) -> np.nda
     """The ``(B, T)`` time mask of a padded batch whose target has the time axis of ``x``."""
     if lengths is None:
         return None
-    lengths = checked_lengths(np.asarray(x), lengths, owner)
-    steps = np.shape(x)[1]
+    lengths = checked_lengths(x, lengths, owner)
+    steps = np.shape(x[0] if isinstance(x, tuple) else x)[1]
     if np.ndim(y) >= 2 and np.shape(y)[1] == steps:
         return time_mask(lengths, steps)
     return None
@@ -87,8 +87,17 @@ def _same_layout(batch: Batch, other: Batch | None) -> bool:
     """Whether two batches differ only in their number of samples."""
     if other is None:
         return False
-    return all(
-        (a is None) == (b is None)
-        and (a is None or (np.shape(a)[1:] == np.shape(b)[1:] and a.dtype.kind == b.dtype.kind))
-        for a, b in zip(batch, other, strict=True)
+    return all(_same_array_layout(a, b) for a, b in zip(batch, other, strict=True))
+
+
+def _same_array_layout(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple) or isinstance(b, tuple):
+        return (
+            isinstance(a, tuple)
+            and isinstance(b, tuple)
+            and len(a) == len(b)
+            and all(_same_array_layout(p, q) for p, q in zip(a, b, strict=True))
+        )
+    return (a is None) == (b is None) and (
+        a is None or (np.shape(a)[1:] == np.shape(b)[1:] and a.dtype.kind == b.dtype.kind)
     )

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .data import Batch, batches, check_lengths, num_batches, unpack_batch
+from .data import Batch, as_inputs, batches, check_lengths, num_batches, take, unpack_batch
 
 __all__ = [
     "BatchSource",
@@ -35,7 +35,7 @@ class BatchSource:
 
     def __init__(
         self,
-        arrays: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
+        arrays: tuple[Any, np.ndarray, np.ndarray | None] | None = None,
         loader: Loader | None = None,
         owner: str = "Trainer",
     ) -> None:
@@ -72,14 +72,14 @@ class BatchSource:
     def num_batches(self, batch_size: int) -> int | None:
         """Batches per pass (None for a loader without ``len``)."""
         if self.arrays is not None:
-            return num_batches(self.arrays[0].shape[0], batch_size)
+            return num_batches(np.shape(self.arrays[1])[0], batch_size)
         return len(self.loader) if isinstance(self.loader, Sized) else None
 
     def first_batch(self) -> Batch | None:
         """The first batch, if it can be had without iterating a loader (arrays or a list)."""
         if self.arrays is not None:
             x, y, lengths = self.arrays
-            return x[:1], y[:1], None if lengths is None else lengths[:1]
+            return take(x, slice(0, 1)), y[:1], take(lengths, slice(0, 1))
         if isinstance(self.loader, Sequence) and len(self.loader) > 0:
             return unpack_batch(self.loader[0], 0)
         return None
@@ -96,9 +96,10 @@ class BatchSource:
                 yield unpack_batch(item, position)
 
 
-def checked_lengths(x: np.ndarray, lengths: Any, owner: str) -> np.ndarray:
+def checked_lengths(x: Any, lengths: Any, owner: str) -> np.ndarray:
     """``lengths`` of padded sequence input ``x`` ``(N, T, ...)``, checked: ``(N,)`` ints in
-    ``1..T``."""
+    ``1..T``. With several inputs (a tuple), the first is the padded sequence."""
+    x = x[0] if isinstance(x, tuple) else np.asarray(x)
     if x.ndim < 2:
         raise ValueError(
             f"{owner}: lengths need sequence input of shape (N, T, ...), got x of shape {x.shape}"
@@ -115,21 +116,38 @@ def array_or_loader_source(x: Any, y: Any, lengths: Any, owner: str) -> BatchSou
                 f"{owner}: lengths cannot accompany a loader; yield (x, y, lengths) batches"
             )
         return BatchSource.from_loader(x, owner)
-    inputs, targets = np.asarray(x), np.asarray(y)
-    if inputs.ndim < 1 or targets.ndim < 1:
+    inputs, targets = as_inputs(x), np.asarray(y)
+    samples = sample_count(inputs, owner)
+    if targets.ndim < 1:
         raise ValueError(
-            f"{owner}: x and y need a first (sample) axis, got shapes {inputs.shape} and "
-            f"{targets.shape}"
+            f"{owner}: x and y need a first (sample) axis, got y of shape {targets.shape}"
         )
-    if inputs.shape[0] != targets.shape[0]:
+    if samples != targets.shape[0]:
         raise ValueError(
-            f"{owner}: x and y must hold the same number of samples, got {inputs.shape[0]} "
+            f"{owner}: x and y must hold the same number of samples, got {samples} "
             f"and {targets.shape[0]}"
         )
-    if inputs.shape[0] == 0:
+    if samples == 0:
         raise ValueError(f"{owner}: x and y are empty")
     checked = None if lengths is None else checked_lengths(inputs, lengths, owner)
     return BatchSource(arrays=(inputs, targets, checked), owner=owner)
+
+
+def sample_count(x: Any, owner: str) -> int:
+    """The number of samples of inputs ``x``: its first dimension, which every part of a tuple
+    of inputs must share."""
+    parts = x if isinstance(x, tuple) else (x,)
+    if not parts:
+        raise ValueError(f"{owner}: x is an empty tuple; expected one or more input arrays")
+    shapes = [np.shape(part) for part in parts]
+    if any(len(shape) < 1 for shape in shapes):
+        raise ValueError(f"{owner}: x and y need a first (sample) axis, got x of shape(s) {shapes}")
+    if len({shape[0] for shape in shapes}) > 1:
+        raise ValueError(
+            f"{owner}: every array of the tuple x must have the same first dimension (samples), "
+            f"got shapes {shapes}"
+        )
+    return int(shapes[0][0])
 
 
 def validation_source(validation_data: Any) -> BatchSource | None:

@@ -49,10 +49,12 @@ class Strategy(Protocol):
 
 
 def model_forward(model: Module, x: Any, lengths: np.ndarray | None) -> Any:
-    """``model.forward(x)``, with ``lengths=`` only for a model whose ``forward`` declares it."""
+    """``model.forward(x)`` (``model.forward(*x)`` for a tuple of inputs), with ``lengths=`` only
+    for a model whose ``forward`` declares it."""
+    inputs = x if isinstance(x, tuple) else (x,)
     if lengths is not None and accepts_lengths(model):
-        return model.forward(x, lengths=lengths)
-    return model.forward(x)
+        return model.forward(*inputs, lengths=lengths)
+    return model.forward(*inputs)
 
 
 def forward_backward(

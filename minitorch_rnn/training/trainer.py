@@ -44,13 +44,19 @@ from ..optim.clip import clip_grad_norm, clip_grad_value
 from ..validation import is_int
 from . import checkpoint
 from .callbacks import Callback
-from .data import batches
+from .data import as_inputs, batches
 from .forward_only import batch_mask, check_fits_model, eval_mode, loss_value, reset_recurrent_state
 from .history import History
 from .metrics import BatchOutcome, EpochMetrics, Metric, resolve_metrics
 from .progress import Progress
 from .protocols import Loader, LossLike, MetricSpec, OptimizerLike, ValidationData, require_methods
-from .source import BatchSource, array_or_loader_source, checked_lengths, validation_source
+from .source import (
+    BatchSource,
+    array_or_loader_source,
+    checked_lengths,
+    sample_count,
+    validation_source,
+)
 from .strategy import LocalStrategy, Strategy, model_forward
 
 __all__ = ["DEFAULT_METRICS", "Trainer"]
@@ -190,14 +196,19 @@ class Trainer:
             Inputs and targets, sliced into batches along the first axis; or ``x`` a *loader*
             and ``y`` None: any iterable of batches ``(x, y)`` or ``(x, y, lengths)`` that can be
             iterated again each epoch (a list of batches, a
-            :class:`~minitorch_rnn.training.data.StreamLoader`, ...).
+            :class:`~minitorch_rnn.training.data.StreamLoader`, ...). ``x`` may be a tuple of
+            arrays with the same first dimension, a model's several inputs (e.g.
+            ``(src, tgt_in, src_lengths)``): each is sliced per batch (shuffled together) and the
+            model is called as ``model.forward(*x_batch)``. Integer inputs (token ids) are fine:
+            no gradient is asked for the data.
         epochs : int
             Index of the last epoch to run (1-based): a fresh fit runs epochs ``1..epochs``; a
             resumed one continues after the checkpoint's epochs up to ``epochs``.
         batch_size : int
             Samples per batch for arrays (the last batch may be smaller).
         validation_data : optional
-            ``(x, y)`` or ``(x, y, lengths)`` arrays, or a loader; evaluated (eval mode) after
+            ``(x, y)`` or ``(x, y, lengths)`` arrays (``x`` a tuple for several inputs), or a
+            loader; evaluated (eval mode) after
             each epoch, logged as ``val_loss`` and ``val_<metric>``. Checked before the first
             step: arrays and lists of batches by running their first sample or batch through the
             model and the loss, which leaves no state changed.
@@ -272,6 +283,8 @@ class Trainer:
     ) -> dict[str, float]:
         """Loss and metrics over ``(x, y)`` (or a loader ``x``), in eval mode, without training.
 
+        ``x`` may be a tuple of inputs, as in :meth:`fit`.
+
         The recurrent state of stateful modules is reset first. Values are accumulated over the
         whole data as in :meth:`fit` (see :mod:`minitorch_rnn.training.metrics`).
 
@@ -294,8 +307,8 @@ class Trainer:
 
         Parameters
         ----------
-        x : array_like
-            Inputs ``(N, ...)``.
+        x : array_like or tuple of array_like
+            Inputs ``(N, ...)``, or a tuple of them with the same ``N`` (``model.forward(*x)``).
         lengths : array_like of int, optional
             ``(N,)`` valid steps of padded sequences (passed to the model).
         batch_size : int
@@ -306,11 +319,9 @@ class Trainer:
         np.ndarray
             ``(N, ...)``: the outputs of all batches along the first axis.
         """
-        inputs = np.asarray(x)
-        if inputs.ndim < 1 or inputs.shape[0] == 0:
-            raise ValueError(
-                f"Trainer.predict: x must hold at least one sample, got {inputs.shape}"
-            )
+        inputs = as_inputs(x)
+        if sample_count(inputs, "Trainer.predict") == 0:
+            raise ValueError("Trainer.predict: x must hold at least one sample, got none")
         if not is_int(batch_size) or batch_size < 1:
             raise ValueError(
                 f"Trainer.predict: batch_size must be a positive int, got {batch_size!r}"
@@ -467,5 +478,5 @@ def _non_finite(kind: type[NonFiniteError], what: str) -> NonFiniteError:
 
 
 def _batch_size_of(x: Any) -> int:
-    shape = np.shape(x)
+    shape = np.shape(x[0] if isinstance(x, tuple) else x)
     return int(shape[0]) if shape else 1
