@@ -242,19 +242,24 @@ class Attention(Module):
         if self.score == "general":
             projected_keys = self._cache["projected_keys"]
             grad_projected = grad_scores.transpose(0, 2, 1) @ query  # (B, Tk, Hq)
-            self.weight.grad += np.einsum("bkq,bkh->qh", grad_projected, keys)
+            self.weight.grad += _summed_outer(grad_projected, keys)
             grad_keys += grad_projected @ self.weight.data
             return grad_scores @ projected_keys
         hidden = self._cache["hidden"]
-        self.v.grad += np.einsum("bqka,bqk->a", hidden, grad_scores)
+        self.v.grad += grad_scores.reshape(-1) @ hidden.reshape(-1, hidden.shape[-1])
         grad_preact = grad_scores[..., None] * self.v.data * (1 - hidden * hidden)
         grad_query_proj = grad_preact.sum(axis=2)  # (B, Tq, A)
         grad_key_proj = grad_preact.sum(axis=1)  # (B, Tk, A)
-        self.query_weight.grad += np.einsum("bqa,bqh->ah", grad_query_proj, query)
-        self.key_weight.grad += np.einsum("bka,bkh->ah", grad_key_proj, keys)
+        self.query_weight.grad += _summed_outer(grad_query_proj, query)
+        self.key_weight.grad += _summed_outer(grad_key_proj, keys)
         grad_keys += grad_key_proj @ self.key_weight.data
         return grad_query_proj @ self.query_weight.data
 
     def extra_repr(self) -> str:
         extra = f", attention_size={self.attention_size}" if self.score == "additive" else ""
         return f"{self.query_size}, {self.key_size}, score={self.score!r}{extra}"
+
+
+def _summed_outer(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """``sum over b, t of outer(left[b, t], right[b, t])``: one matrix product over all rows."""
+    return left.reshape(-1, left.shape[-1]).T @ right.reshape(-1, right.shape[-1])
