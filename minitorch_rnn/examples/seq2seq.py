@@ -27,13 +27,13 @@ from ..datasets.addition import addition_pairs
 from ..datasets.dates import date_pairs
 from ..datasets.vocabulary import Vocabulary
 from ..losses import CrossEntropyLoss
-from ..optim import Adam
+from ..optim import Adam, ExponentialLR
 from ..seq2seq.attention import SCORES
 from ..seq2seq.model import Seq2Seq
 from ..serialization import save
 from ..summary import summary
 from ..training import Trainer
-from ..training.callbacks import Callback
+from ..training.callbacks import Callback, LearningRateScheduler
 from .common import (
     CELL_TYPES,
     CLIError,
@@ -59,17 +59,20 @@ class TaskDefaults:
     hidden: int
     embedding: int
     lr: float
+    lr_decay: float  # the learning rate is multiplied by it after every epoch
     batch_size: int
     minutes: float
+    target: float  # stop once the held-out exact match reaches it
 
 
 TASK_DEFAULTS = {
     "dates": TaskDefaults(
-        pairs=40_000, test_size=5_000, hidden=64, embedding=32, lr=0.01, batch_size=64, minutes=5.0
+        pairs=40_000, test_size=5_000, hidden=64, embedding=32, lr=0.01, lr_decay=0.7,
+        batch_size=64, minutes=5.0, target=0.999,
     ),
     "addition": TaskDefaults(
-        pairs=50_000, test_size=5_000, hidden=128, embedding=32, lr=0.005, batch_size=64,
-        minutes=10.0,
+        pairs=50_000, test_size=5_000, hidden=128, embedding=32, lr=0.005, lr_decay=0.8,
+        batch_size=64, minutes=10.0, target=0.99,
     ),
 }  # fmt: skip
 
@@ -150,7 +153,7 @@ class HeldOutExactMatch(Callback):
     """After every epoch: greedy-decode the held-out sources, print and log the exact match
     (``logs["val_exact_match"]``); stop once it reaches ``target``."""
 
-    def __init__(self, model: Seq2Seq, data: TaskData, target: float | None) -> None:
+    def __init__(self, model: Seq2Seq, data: TaskData, target: float) -> None:
         super().__init__()
         self.model = model
         self.data = data
@@ -169,7 +172,7 @@ class HeldOutExactMatch(Callback):
             f"{100 * accuracy:.2f} % ({elapsed:.0f} s)",
             flush=True,
         )
-        if self.target is not None and accuracy >= self.target:
+        if accuracy >= self.target:
             self.trainer.stop_training = True
 
 
@@ -208,10 +211,15 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--target",
         type=positive_float,
-        default=None,
-        help="stop once the held-out exact match reaches this fraction, e.g. 0.999",
+        help="stop once the held-out exact match reaches this fraction; 1 runs the whole "
+        "budget (default: per task)",
     )
     parser.add_argument("--lr", type=positive_float, help="Adam learning rate (default: per task)")
+    parser.add_argument(
+        "--lr-decay",
+        type=positive_float,
+        help="factor of the learning rate after every epoch (default: per task)",
+    )
     parser.add_argument("--batch-size", type=positive_int, help="batch size (default: per task)")
     parser.add_argument(
         "--pairs", type=positive_int, help="pairs drawn, held-out ones included (default: per task)"
@@ -237,7 +245,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     defaults = TASK_DEFAULTS[args.task]
     chosen = {
         name: getattr(defaults, name) if getattr(args, name) is None else getattr(args, name)
-        for name in ("pairs", "test_size", "hidden", "embedding", "lr", "batch_size", "minutes")
+        for name in TaskDefaults.__dataclass_fields__
     }
     if chosen["test_size"] >= chosen["pairs"]:
         raise CLIError(
@@ -247,8 +255,10 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         raise CLIError(f"--pairs: there are only 1000000 distinct sums, got {chosen['pairs']}")
     if args.plot and args.attention == "none":
         raise CLIError("--plot draws attention weights: it needs --attention other than none")
-    if args.target is not None and args.target > 1:
-        raise CLIError(f"--target is a fraction in (0, 1], got {args.target}")
+    if chosen["target"] > 1:
+        raise CLIError(f"--target is a fraction in (0, 1], got {chosen['target']}")
+    if chosen["lr_decay"] > 1:
+        raise CLIError(f"--lr-decay must be at most 1, got {chosen['lr_decay']}")
     return chosen
 
 
@@ -273,18 +283,21 @@ def run(args: argparse.Namespace) -> int:
         f"{args.task}: {len(data.train[1])} training pairs, {len(data.test_pairs)} held out; "
         f"{args.cell.upper()} encoder-decoder, {options['hidden']} units, attention "
         f"{args.attention}{', reversed source' if args.reverse_source else ''}; Adam lr "
-        f"{options['lr']:g}, batch {options['batch_size']}; budget {options['minutes']:g} min"
+        f"{options['lr']:g} (x{options['lr_decay']:g} per epoch), batch {options['batch_size']}; "
+        f"budget {options['minutes']:g} min or {100 * options['target']:g} % exact match"
     )
     if args.summary:
         print(summary(model))
+    optimizer = Adam(model.parameters(), lr=options["lr"])
     trainer = Trainer(
         model,
         CrossEntropyLoss(ignore_index=data.target_vocab.pad_id),
-        Adam(model.parameters(), lr=options["lr"]),
+        optimizer,
         metrics=(),
         clip_norm=1.0,
         callbacks=[
-            HeldOutExactMatch(model, data, args.target),
+            LearningRateScheduler(ExponentialLR(optimizer, gamma=options["lr_decay"])),
+            HeldOutExactMatch(model, data, options["target"]),
             TimeBudget(60.0 * options["minutes"]),
         ],
         seed=args.seed,
