@@ -349,13 +349,15 @@ def report(
 
 
 def plot_attention(model: Seq2Seq, data: TaskData, args: argparse.Namespace) -> None:
-    """Heatmap of the attention weights of the first held-out example: source characters along
-    x, the model's own output characters along y."""
+    """Heatmap of the attention weights of a held-out example (the longest source of the first
+    20): source characters along x, the model's own output characters along y."""
     plt = pyplot()
     (src, tgt_in, src_lengths), _ = data.test
+    pick = int(np.argmax(src_lengths[:20]))
+    one = slice(pick, pick + 1)
     vocab = data.target_vocab
     output = model.generate(
-        src[:1], tgt_in.shape[1], vocab.start_id, vocab.end_id, src_lengths=src_lengths[:1]
+        src[one], tgt_in.shape[1], vocab.start_id, vocab.end_id, src_lengths=src_lengths[one]
     )[0]
     text = vocab.decode(output)
     steps = len(text) + 1  # the characters and the end token
@@ -363,15 +365,16 @@ def plot_attention(model: Seq2Seq, data: TaskData, args: argparse.Namespace) -> 
     was_training = model.training
     model.eval()
     try:
-        model.forward(src[:1], decoder_in, src_lengths[:1])
+        model.forward(src[one], decoder_in, src_lengths[one])
     finally:
         model.train(was_training)
     assert model.attention_weights is not None
-    length = int(src_lengths[0])
+    length = int(src_lengths[pick])
     weights = model.attention_weights[0, :, :length]
-    source = data.source_vocab.decode(src[0, :length])
-    figure, axis = plt.subplots(figsize=(max(4.0, 0.32 * length + 1.5), 0.4 * steps + 1.5))
-    axis.imshow(weights, cmap="viridis", aspect="auto", vmin=0.0, vmax=1.0)
+    source = data.source_vocab.decode(src[pick, :length])
+    figure, axis = plt.subplots(figsize=(max(5.0, 0.32 * length + 2.5), 0.4 * steps + 1.5))
+    image = axis.imshow(weights, cmap="viridis", aspect="auto", vmin=0.0, vmax=1.0)
+    figure.colorbar(image, ax=axis, label="attention weight")
     axis.set_xticks(range(length), [c if c != " " else "␣" for c in source])
     axis.set_yticks(range(steps), [*text, "</s>"])
     axis.set_xlabel("source" + (" (reversed)" if args.reverse_source else ""))

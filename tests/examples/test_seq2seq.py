@@ -123,3 +123,48 @@ def test_plot_without_matplotlib_is_refused_before_training(
     result = cli("seq2seq", *TINY, "--plot", str(tmp_path / "a.png"))
     result.assert_one_line_error("--plot needs matplotlib", "pip install")
     assert result.out == ""
+
+
+# -- the README rows, re-run ------------------------------------------------------------------
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+ROW = re.compile(r"^\| `(minitorch-rnn seq2seq [^`]*)` \| [^|]* \| ([^|]*) \|$", re.M)
+
+
+def readme_rows() -> list[tuple[str, str]]:
+    """(command, result cell) of every seq2seq row of the README's application table."""
+    return ROW.findall(README.read_text(encoding="utf-8"))
+
+
+def test_the_readme_has_rows_for_both_tasks_with_and_without_attention() -> None:
+    commands = [command for command, _ in readme_rows()]
+    assert any("--task dates" in c and "--attention" not in c for c in commands)
+    assert any("--task addition" in c and "--attention" not in c for c in commands)
+    assert any("--attention none" in c for c in commands)
+
+
+@pytest.mark.parametrize("row", range(3))
+def test_readme_rows_run_at_a_reduced_size(cli: Callable[..., Any], row: int) -> None:
+    command, _ = readme_rows()[row]
+    argv = command.split()[2:]
+    argv = [a for a in argv if not a.endswith(".png") and a != "--plot"]  # no file writing
+    result = cli(*argv, *TINY, "--epochs", "1", "--beam", "2", "--no-progress")
+    assert result.code == 0, result.err
+    assert FINAL.search(result.out) is not None, result.out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("row", range(3))
+def test_readme_rows_show_the_output_of_their_commands(
+    cli: Callable[..., Any], tmp_path: Path, row: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the --plot file of a row is written here
+    command, shown = readme_rows()[row]
+    result = cli(*command.split()[1:], "--no-progress")
+    assert result.code == 0, result.err
+    final = FINAL.search(result.out)
+    assert final is not None, result.out
+    epochs, greedy, beam = final.group(1), final.group(3), final.group(5)
+    assert shown.startswith(
+        f"{greedy} % exact match held out (beam 5: {beam} %) after {epochs} epochs"
+    )
