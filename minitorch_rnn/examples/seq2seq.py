@@ -5,7 +5,8 @@ Two tasks whose output has another length than the input:
 - ``dates``: a date written in one of 18 human formats ("tuesday, september 27, 1994",
   "9/27/94", ...) to its ISO form "1994-09-27";
 - ``addition``: a sum of two numbers of up to three digits ("123+45") to its value ("168"),
-  50,000 distinct pairs of which 10 % are held out.
+  50,000 distinct pairs of which 10 % are held out. The model reads both numbers right-aligned
+  ("123+ 45"), so that digits of the same weight sit at the same place, as in column addition.
 
 A Seq2Seq model (encoder and decoder of --cell, attention scored by --attention, or none) is
 trained with teacher forcing for --minutes or --epochs; after every epoch it decodes the held-out
@@ -105,17 +106,31 @@ def draw_pairs(task: str, count: int, test_size: int, seed: int) -> tuple[list, 
     return train, list(test.items())
 
 
+def align_operands(source: str, width: int = 3) -> str:
+    """``"123+45"`` -> ``"123+ 45"``: both numbers right-aligned to ``width`` characters, so that
+    digits of the same weight always sit at the same distance from the ``+`` (as in written
+    column addition)."""
+    first, second = source.split("+")
+    return f"{first:>{width}}+{second:>{width}}"
+
+
 def encode_task(task: str, count: int, test_size: int, seed: int, reverse_source: bool) -> TaskData:
     """Draw, split and encode a task's pairs (``reverse_source``: each source read backwards)."""
     train_pairs, test_pairs = draw_pairs(task, count, test_size, seed)
     everything = train_pairs + test_pairs
-    source_vocab = Vocabulary(sorted({c for source, _ in everything for c in source}))
+
+    def model_source(source: str) -> str:
+        """The source as the model reads it: addition aligned, reversed on request."""
+        aligned = align_operands(source) if task == "addition" else source
+        return aligned[::-1] if reverse_source else aligned
+
+    source_vocab = Vocabulary(sorted({c for s, _ in everything for c in model_source(s)}))
     target_vocab = Vocabulary(sorted({c for _, target in everything for c in target}))
-    source_length = max(len(source) for source, _ in everything)
+    source_length = max(len(model_source(source)) for source, _ in everything)
     target_length = max(len(target) for _, target in everything) + 1
 
     def encode(pairs: list[tuple[str, str]]) -> Any:
-        sources = [s[::-1] if reverse_source else s for s, _ in pairs]
+        sources = [model_source(s) for s, _ in pairs]
         src, src_lengths = source_vocab.encode(sources, source_length)
         targets = [t for _, t in pairs]
         tgt_in, _ = target_vocab.encode(targets, target_length, start=True)
