@@ -55,6 +55,7 @@ ATTENTIONS = (*SCORES, "none")
 class TaskDefaults:
     """The settings found for a task (docs/tutorials/seq2seq.md has the table they come from)."""
 
+    attention: str  # the score, or "none"
     pairs: int  # distinct pairs drawn (training + held out)
     test_size: int
     hidden: int
@@ -68,11 +69,11 @@ class TaskDefaults:
 
 TASK_DEFAULTS = {
     "dates": TaskDefaults(
-        pairs=40_000, test_size=5_000, hidden=64, embedding=32, lr=0.01, lr_decay=0.7,
+        attention="dot", pairs=40_000, test_size=5_000, hidden=64, embedding=32, lr=0.01, lr_decay=0.7,
         batch_size=64, minutes=5.0, target=0.999,
     ),
     "addition": TaskDefaults(
-        pairs=50_000, test_size=5_000, hidden=128, embedding=32, lr=0.005, lr_decay=0.8,
+        attention="dot", pairs=50_000, test_size=5_000, hidden=128, embedding=32, lr=0.005, lr_decay=0.8,
         batch_size=64, minutes=10.0, target=0.99,
     ),
 }  # fmt: skip
@@ -200,10 +201,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--task", choices=TASKS, default="dates", help="the task (default dates)")
     parser.add_argument(
-        "--attention",
-        choices=ATTENTIONS,
-        default="general",
-        help="attention score, or none (default general)",
+        "--attention", choices=ATTENTIONS, help="attention score, or none (default: per task)"
     )
     parser.add_argument(
         "--cell", choices=CELL_TYPES, default="lstm", help="recurrent cell (default lstm)"
@@ -256,7 +254,8 @@ def register(subparsers: Any) -> None:
 
 
 def settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The task's defaults with the options given on the command line on top."""
+    """The task's defaults with the options given on the command line on top (``args`` is
+    completed with them)."""
     defaults = TASK_DEFAULTS[args.task]
     chosen = {
         name: getattr(defaults, name) if getattr(args, name) is None else getattr(args, name)
@@ -268,8 +267,9 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         )
     if args.task == "addition" and chosen["pairs"] > 10**6:
         raise CLIError(f"--pairs: there are only 1000000 distinct sums, got {chosen['pairs']}")
-    if args.plot and args.attention == "none":
+    if args.plot and chosen["attention"] == "none":
         raise CLIError("--plot draws attention weights: it needs --attention other than none")
+    args.attention = chosen["attention"]
     if chosen["target"] > 1:
         raise CLIError(f"--target is a fraction in (0, 1], got {chosen['target']}")
     if chosen["lr_decay"] > 1:

@@ -48,7 +48,7 @@ def test_dates_run_reports_every_epoch_examples_and_writes_its_files(
     assert all(re.fullmatch(r"[\d-]*", prediction) for _, prediction, _ in examples)
     meta = read_meta(checkpoint)
     assert (meta["app"], meta["task"], meta["attention"], meta["hidden"]) == (
-        "seq2seq", "dates", "general", 16,
+        "seq2seq", "dates", "dot", 16,
     )  # fmt: skip
     assert "".join(meta["target_tokens"]) == "-0123456789"
     if plotting:
