@@ -56,6 +56,7 @@ class TaskDefaults:
     """The settings found for a task (docs/tutorials/seq2seq.md has the table they come from)."""
 
     attention: str  # the score, or "none"
+    reverse_source: bool
     pairs: int  # distinct pairs drawn (training + held out)
     test_size: int
     hidden: int
@@ -69,12 +70,12 @@ class TaskDefaults:
 
 TASK_DEFAULTS = {
     "dates": TaskDefaults(
-        attention="dot", pairs=40_000, test_size=5_000, hidden=64, embedding=32, lr=0.01, lr_decay=0.7,
-        batch_size=64, minutes=5.0, target=0.999,
+        attention="dot", reverse_source=False, pairs=40_000, test_size=5_000, hidden=64,
+        embedding=32, lr=0.01, lr_decay=0.7, batch_size=64, minutes=5.0, target=0.999,
     ),
     "addition": TaskDefaults(
-        attention="dot", pairs=50_000, test_size=5_000, hidden=128, embedding=32, lr=0.005, lr_decay=0.8,
-        batch_size=64, minutes=10.0, target=0.99,
+        attention="dot", reverse_source=True, pairs=50_000, test_size=5_000, hidden=128,
+        embedding=32, lr=0.01, lr_decay=0.95, batch_size=32, minutes=10.0, target=0.99,
     ),
 }  # fmt: skip
 
@@ -269,7 +270,7 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
         raise CLIError(f"--pairs: there are only 1000000 distinct sums, got {chosen['pairs']}")
     if args.plot and chosen["attention"] == "none":
         raise CLIError("--plot draws attention weights: it needs --attention other than none")
-    args.attention = chosen["attention"]
+    args.attention, args.reverse_source = chosen["attention"], chosen["reverse_source"]
     if chosen["target"] > 1:
         raise CLIError(f"--target is a fraction in (0, 1], got {chosen['target']}")
     if chosen["lr_decay"] > 1:

@@ -146,7 +146,7 @@ def test_the_readme_has_rows_for_both_tasks_with_and_without_attention() -> None
 @pytest.mark.parametrize("row", range(3))
 def test_readme_rows_run_at_a_reduced_size(cli: Callable[..., Any], row: int) -> None:
     command, _ = readme_rows()[row]
-    argv = command.split()[2:]
+    argv = command.split()[1:]  # "seq2seq --task ..."
     argv = [a for a in argv if not a.endswith(".png") and a != "--plot"]  # no file writing
     result = cli(*argv, *TINY, "--epochs", "1", "--beam", "2", "--no-progress")
     assert result.code == 0, result.err
