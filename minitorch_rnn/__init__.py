@@ -6,7 +6,7 @@ Every public name is re-exported here, flat::
     model = mt.Sequential(mt.Dense(2, 8), mt.Tanh(), mt.Dense(8, 1), mt.Logistic())
 """
 
-from . import datasets, errors, functional, generate, init, interop, optim, recurrent
+from . import datasets, errors, functional, generate, init, interop, optim, recurrent, seq2seq
 from .dtype import get_default_dtype, set_default_dtype
 from .errors import (
     NonFiniteError,
@@ -34,6 +34,7 @@ from .recurrent import (
     RNNCell,
     Unroll,
 )
+from .seq2seq import Attention, Seq2Seq
 from .serialization import load, save
 from .summary import summary
 from .training import (
@@ -51,6 +52,7 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "Attention",
     "BCELoss",
     "BCEWithLogitsLoss",
     "Bidirectional",
@@ -77,6 +79,7 @@ __all__ = [
     "ReLU",
     "RecurrentCell",
     "RecurrentStack",
+    "Seq2Seq",
     "Sequential",
     "Sigmoid",
     "Softmax",
@@ -103,6 +106,7 @@ __all__ = [
     "pad_sequences",
     "recurrent",
     "save",
+    "seq2seq",
     "set_default_dtype",
     "summary",
 ]
