@@ -6,7 +6,7 @@ Every public name is re-exported here, flat::
     model = mt.Sequential(mt.Dense(2, 8), mt.Tanh(), mt.Dense(8, 1), mt.Logistic())
 """
 
-from . import datasets, errors, functional, generate, init, interop, optim, recurrent
+from . import datasets, errors, functional, generate, init, interop, optim, recurrent, seq2seq
 from .config import build, register_module
 from .dtype import get_default_dtype, set_default_dtype
 from .errors import (
@@ -35,6 +35,7 @@ from .recurrent import (
     RNNCell,
     Unroll,
 )
+from .seq2seq import Attention, Seq2Seq
 from .serialization import load, load_model, save
 from .summary import summary
 from .training import (
@@ -52,6 +53,7 @@ __all__ = [
     "GRU",
     "LSTM",
     "RNN",
+    "Attention",
     "BCELoss",
     "BCEWithLogitsLoss",
     "Bidirectional",
@@ -78,6 +80,7 @@ __all__ = [
     "ReLU",
     "RecurrentCell",
     "RecurrentStack",
+    "Seq2Seq",
     "Sequential",
     "Sigmoid",
     "Softmax",
@@ -107,6 +110,7 @@ __all__ = [
     "recurrent",
     "register_module",
     "save",
+    "seq2seq",
     "set_default_dtype",
     "summary",
 ]

@@ -14,7 +14,7 @@ import re
 import sys
 from typing import Any, NoReturn
 
-from .examples import adding, charlm, dinos, gradflow, sample, sentiment, subtract, sweep
+from .examples import adding, charlm, dinos, gradflow, sample, sentiment, seq2seq, subtract, sweep
 from .examples.common import CLIError, Interrupted
 
 PROG = "minitorch-rnn"
@@ -45,7 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for application in (dinos, sample, subtract, sentiment, charlm, adding, gradflow, sweep):
+    for application in (
+        dinos,
+        sample,
+        subtract,
+        sentiment,
+        charlm,
+        adding,
+        gradflow,
+        sweep,
+        seq2seq,
+    ):
         application.register(subparsers)
     return parser
 

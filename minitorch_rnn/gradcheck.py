@@ -73,8 +73,9 @@ def _input_grads(module: Module, returned: Nested, count: int) -> tuple[Any, ...
     """
     if count == 1:
         return (returned,)
-    if isinstance(returned, tuple) and len(returned) == count:
-        return returned
+    if isinstance(returned, tuple) and len(returned) <= count:
+        # one per input; trailing inputs without a gradient (integer lengths) may be left out
+        return returned + (None,) * (count - len(returned))
     grad_initial_state = getattr(module, "grad_initial_state", None)
     if grad_initial_state is not None:
         return (returned, grad_initial_state) + (None,) * (count - 2)

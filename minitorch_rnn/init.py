@@ -52,7 +52,7 @@ def normal(
 ) -> np.ndarray:
     """Gaussian with mean 0 and standard deviation ``scale``.
 
-    The default reproduces the source documents' ``np.random.randn(...) * 0.01``.
+    The default reproduces the classic course exercises' ``np.random.randn(...) * 0.01``.
     """
     sample = as_generator(seed).standard_normal(shape) * scale
     return sample.astype(as_float_dtype(dtype))

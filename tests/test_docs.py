@@ -152,6 +152,7 @@ COMMAND_PAGES = {
     "charlm": "charlm.md",
     "adding": "adding.md",
     "gradflow": "gradflow.md",
+    "seq2seq": "seq2seq.md",
 }
 _OPTION_ROW = re.compile(r"^\|\s*`(?P<option>--[\w-]+)[^|]*\|\s*(?P<default>[^|]*?)\s*\|", re.M)
 

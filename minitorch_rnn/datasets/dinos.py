@@ -1,7 +1,7 @@
-"""The dinosaur-name corpus of the source documents: 1,536 names, one per line, shipped here.
+"""The dinosaur-name corpus of the classic character-level language-model exercise: 1,536 names, one per line, shipped here.
 
 Names are lower-cased; the vocabulary is the newline (id 0) followed by the letters in sorted order,
-as in the source documents' ``char_to_ix``. A name becomes a training sequence that starts and ends
+as in the exercise's ``char_to_ix``. A name becomes a training sequence that starts and ends
 with the newline token: input ``"\\n" + name``, target ``name + "\\n"``.
 """
 

@@ -1,4 +1,5 @@
-"""Binary subtraction as a sequence task: the four-time-step RNN example of the source documents.
+"""Binary subtraction as a sequence task: a four-time-step RNN with
+shared weights learns to borrow, one bit pair per step.
 
 Each sample is a pair ``a >= b`` of ``bits``-bit numbers read one bit per time step, least
 significant bit first (the order in which borrows travel); the target at each step is the bit of
@@ -136,7 +137,7 @@ def subtraction_dataset(
 
 
 def format_example(a: int, b: int, pred_bits: Any) -> str:
-    """A worked example in the layout of the source documents.
+    """A worked example in the per-sample, column-vector layout of the classic tutorials.
 
     The bits are shown most significant first, as a number is written::
 

@@ -18,7 +18,7 @@ __all__ = ["Embedding"]
 class Embedding(Module):
     r"""Maps integer ids to rows of ``weight``: :math:`y[\dots] = W[\mathrm{ids}[\dots]]`.
 
-    Equivalent to multiplying a one-hot encoding by ``weight`` (the source documents'
+    Equivalent to multiplying a one-hot encoding by ``weight`` (the classic tutorials'
     ``U[:, x_t]``), without building the one-hot matrix. Backward scatters the upstream gradient
     into the rows that were looked up (``np.add.at``: repeated ids accumulate).
 

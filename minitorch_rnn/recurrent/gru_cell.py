@@ -31,10 +31,10 @@ class GRUCell(RecurrentCell):
     bias : bool
     reset_after : bool
         Where the reset gate acts: on the recurrent product (True, PyTorch's form, whose weights
-        load from ``torch.nn.GRUCell``) or on the state before it (False, the source documents').
+        load from ``torch.nn.GRUCell``) or on the state before it (False: Cho et al. 2014's original form).
     gate : {"sigmoid", "hard_sigmoid"}
         Activation of the gates r and z: the logistic sigmoid, or Theano's piecewise-linear
-        ``clip(0.2 a + 0.5, 0, 1)`` as in the GRU source document.
+        ``clip(0.2 a + 0.5, 0, 1)`` as in Theano's GRU tutorials.
     **options
         ``init``, ``seed``, ``dtype`` (keyword-only): the initialisation scheme, its random
         state and the parameter dtype, as in :class:`RecurrentCell`.

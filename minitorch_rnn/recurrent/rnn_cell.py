@@ -14,7 +14,7 @@ __all__ = ["RNNCell"]
 
 class RNNCell(RecurrentCell):
     r"""Elman (vanilla) RNN step: :math:`h = \phi(x W_{ih}^\top + b_{ih} + h_{prev} W_{hh}^\top + b_{hh})`
-    with :math:`\phi` = tanh or ReLU — the source documents' ``a_t = tanh(Wax x_t + Waa a_{t-1} + ba)``.
+    with :math:`\phi` = tanh or ReLU — the classic per-step notation ``a_t = tanh(Wax x_t + Waa a_{t-1} + ba)``.
 
     Backward: :math:`\delta = g_h \odot \phi'(\cdot)` (``1 - h^2`` for tanh, ``h > 0`` for ReLU),
     :math:`g_{h_{prev}} = \delta W_{hh}`, :math:`g_x = \delta W_{ih}`.

@@ -264,7 +264,10 @@ def test_rnn_gru_lstm_are_recurrent_stacks_of_their_cell(
 
 def test_stack_structure_is_its_registered_modules_in_order() -> None:
     stack = mt.GRU(3, 4, num_layers=3, dropout=0.5, seed=0)
-    assert list(stack._modules) == ["layer0", "dropout0", "layer1", "dropout1", "layer2"]
-    assert not hasattr(stack, "_blocks") and not hasattr(stack, "_dropouts")
+    children = [name for name, _ in stack.named_modules() if name and "." not in name]
+    assert children == ["layer0", "dropout0", "layer1", "dropout1", "layer2"]
+    assert [type(child).__name__ for child in stack.children()] == [
+        "Unroll", "Dropout", "Unroll", "Dropout", "Unroll"
+    ]  # fmt: skip
     # the aliased parameters are the cells' own objects, not copies
     assert stack.weight_hh_l2 is stack.layer2.cell.weight_hh
