@@ -29,6 +29,7 @@ from .recurrent import (
     RNNCell,
     Unroll,
 )
+from .seq2seq import Attention, Seq2Seq
 
 __all__ = [
     "BUILT_IN_MODULES",
@@ -63,6 +64,8 @@ BUILT_IN_MODULES: Mapping[str, type[Module]] = MappingProxyType(
             RNN,
             GRU,
             LSTM,
+            Attention,
+            Seq2Seq,
         )
     }
 )

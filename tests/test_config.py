@@ -21,6 +21,8 @@ RNG = np.random.default_rng(0)
 SEQUENCE = RNG.normal(size=(2, 5, 3))  # (B, T, F) for every module that reads sequences
 STEP = RNG.normal(size=(2, 3))  # (B, F) for the cells and the feed-forward layers
 IDS = RNG.integers(0, 7, size=(2, 5))
+TARGET_IDS = RNG.integers(0, 9, size=(2, 4))
+QUERY = RNG.normal(size=(2, 4, 4))  # (B, Tq, Hq) for the attentions
 
 
 def _bidirectional(cell: type[mt.RecurrentCell]) -> mt.Bidirectional:
@@ -64,6 +66,24 @@ CASES: dict[str, tuple[Callable[[], mt.Module], Any]] = {
             mt.Softmax(),
         ),
         IDS,
+    ),
+    "Attention-dot": (lambda: mt.Attention(3, 3), (STEP[:, None, :], SEQUENCE)),
+    "Attention-general": (lambda: mt.Attention(4, 3, "general", seed=0), (QUERY, SEQUENCE)),
+    "Attention-additive": (
+        lambda: mt.Attention(4, 3, "additive", attention_size=6, seed=0, dtype="float64"),
+        (QUERY, SEQUENCE),
+    ),
+    "Seq2Seq": (
+        lambda: mt.Seq2Seq(7, 9, 4, 5, num_layers=2, attention="additive", dropout=0.1, seed=0),
+        (IDS, TARGET_IDS),
+    ),
+    "Seq2Seq-irnn-plain": (
+        lambda: mt.Seq2Seq(7, 9, 4, 5, cell="irnn", attention=None, seed=0, dtype="float64"),
+        (IDS, TARGET_IDS),
+    ),
+    "Seq2Seq-GRUCell-general": (
+        lambda: mt.Seq2Seq(7, 9, 4, 5, cell=mt.GRUCell, attention="general", seed=0),
+        (IDS, TARGET_IDS),
     ),
     **{
         f"RecurrentStack-{name}": (
@@ -111,9 +131,12 @@ def test_load_model_of_a_saved_model_gives_bitwise_equal_outputs(case: str, tmp_
     assert type(loaded) is type(model)
     for name, value in model.state_dict().items():
         assert loaded.state_dict()[name].dtype == value.dtype
-    if not np.issubdtype(np.asarray(x).dtype, np.integer):
-        x = x.astype(model.parameters()[0].dtype if model.parameters() else np.float32)
-    expected, got = model(x), loaded(x)
+    dtype = model.parameters()[0].dtype if model.parameters() else np.float32
+    inputs = [
+        value if np.issubdtype(value.dtype, np.integer) else value.astype(dtype)
+        for value in (x if isinstance(x, tuple) else (x,))
+    ]
+    expected, got = model(*inputs), loaded(*inputs)
     expected = expected if isinstance(expected, tuple) else (expected,)
     got = got if isinstance(got, tuple) else (got,)
     for ours, theirs in zip(expected, got, strict=True):
@@ -365,3 +388,30 @@ def test_save_refuses_a_config_that_is_not_json(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"save: Odd\.config"):
         mt.save(tmp_path / "odd.npz", Odd(2, 2))
     assert not (tmp_path / "odd.npz").exists()
+
+
+@pytest.mark.parametrize(
+    "key, value, error, fragment",
+    [
+        ("hidden_size", 10**9, ValueError, "disagrees with its weights"),
+        ("src_vocab", 10**12, ValueError, "disagrees with its weights"),
+        ("attention", "general", ValueError, "weights the config does not make"),
+        ("attention", "cosine", ValueError, "score must be one of"),
+        ("cell", "Transformer", ValueError, "'Transformer' is neither a built-in"),
+        ("cell", ["lstm"], TypeError, "cell must be a name"),
+    ],
+)
+def test_load_model_refuses_a_seq2seq_config_that_disagrees_with_the_weights(
+    tmp_path: Path, key: str, value: Any, error: type[Exception], fragment: str
+) -> None:
+    source, hostile = tmp_path / "source.npz", tmp_path / "hostile.npz"
+    mt.save(source, mt.Seq2Seq(7, 9, 4, 5, attention="additive"))
+    rewrite_config(source, hostile, lambda config: config.__setitem__(key, value))
+    tracemalloc.start()
+    try:
+        with pytest.raises(error, match=fragment):
+            mt.load_model(hostile)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 * 2**20

@@ -9,6 +9,7 @@ of query ``i`` is the weighted sum of the keys. The derivation of ``backward`` i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from numpy.typing import DTypeLike
 
 from .. import init
 from ..dtype import as_float_dtype
-from ..module import Module, Parameter
+from ..module import Config, Module, Parameter, Shapes, described, dtype_name
 from ..validation import (
     check_lengths,
     check_rank,
@@ -116,6 +117,42 @@ class Attention(Module):
             self.v = self._uniform(shape, self.attention_size, rng)
         self.weights: np.ndarray | None = None
         self._cache: dict[str, Any] | None = None
+
+    def config(self) -> Config:
+        """``{"class": "Attention", "query_size", "key_size", "score", "dtype"}``, and
+        ``"attention_size"`` for the additive score."""
+        config = described(
+            self,
+            query_size=self.query_size,
+            key_size=self.key_size,
+            score=self.score,
+            dtype=dtype_name(self._dtype),
+        )
+        if self.score == "additive":
+            config["attention_size"] = self.attention_size
+        return config
+
+    @classmethod
+    def parameter_shapes(
+        cls, arguments: Mapping[str, Any], shapes_of: Callable[[Any], Shapes]
+    ) -> Shapes | None:
+        name = cls.__name__
+        query_size = check_size(arguments.get("query_size"), name, "query_size")
+        key_size = check_size(arguments.get("key_size"), name, "key_size")
+        score = arguments.get("score", "dot")
+        if score == "dot":
+            return {}
+        if score == "general":
+            return {"weight": (query_size, key_size)}
+        if score == "additive":
+            size = arguments.get("attention_size")
+            size = check_size(key_size if size is None else size, name, "attention_size")
+            return {
+                "query_weight": (size, query_size),
+                "key_weight": (size, key_size),
+                "v": (size,),
+            }
+        raise ValueError(f"{name}: score must be one of {', '.join(SCORES)}, got {score!r}")
 
     def _uniform(self, shape: tuple[int, ...], fan_in: int, rng: np.random.Generator) -> Parameter:
         bound = 1.0 / math.sqrt(fan_in)

@@ -7,14 +7,16 @@ subclass whose ``forward`` calls its children's ``forward`` and whose ``backward
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import DTypeLike
 
 from .. import init
-from ..module import Module
+from ..module import Config, Module, Shapes, described, dtype_name
 from ..recurrent.cell import RecurrentCell
+from ..recurrent.registry import cell_names, resolve_cell
 from ..validation import check_lengths, check_size, grad_input, int_input
 from .attention import SCORES
 from .decoder import Decoder
@@ -122,6 +124,88 @@ class Seq2Seq(Module):
         self.attention_weights: np.ndarray | None = None
         self._pending: tuple[int, ...] | None = None
         self._memory_shape: tuple[int, ...] = ()
+        # as given: a registered name brings its defaults (``"irnn"``: ReLU), which config() keeps
+        self._cell = cell
+
+    # -- rebuilding ------------------------------------------------------------------------------
+
+    def config(self) -> Config:
+        """The constructor's arguments: ``{"class": "Seq2Seq", "src_vocab", "tgt_vocab",
+        "embedding_dim", "hidden_size", "cell", "num_layers", "attention", "dropout", "dtype"}``;
+        ``"cell"`` is the registered name it was given (``"lstm"``) or the cell's class name."""
+        attention = self.decoder.attention
+        return described(
+            self,
+            src_vocab=self.src_vocab,
+            tgt_vocab=self.tgt_vocab,
+            embedding_dim=self.encoder.embedding.embedding_dim,
+            hidden_size=self.encoder.rnn.hidden_size,
+            cell=self._cell if isinstance(self._cell, str) else self._cell.__name__,
+            num_layers=self.encoder.rnn.num_layers,
+            attention=None if attention is None else attention.score,
+            dropout=self.encoder.dropout.p,
+            dtype=dtype_name(self.encoder.embedding.weight.dtype),
+        )
+
+    @classmethod
+    def from_config(
+        cls, arguments: dict[str, Any], classes: Callable[[str], type[Module]]
+    ) -> Module:
+        """A registered cell name is passed as it is; any other ``cell`` is looked up in
+        ``classes`` (built-in or registered module classes only)."""
+        cell = arguments.get("cell", "lstm")
+        if not isinstance(cell, str):
+            raise TypeError(f"{cls.__name__}: cell must be a name, got {cell!r}")
+        resolved = cell if cell in cell_names() else classes(cell)
+        return cls(**{**arguments, "cell": resolved})
+
+    @classmethod
+    def parameter_shapes(
+        cls, arguments: Mapping[str, Any], shapes_of: Callable[[Any], Shapes]
+    ) -> Shapes | None:
+        """The encoder's and decoder's parameters, each part's shapes asked of its class."""
+        name = cls.__name__
+        embedding_dim = check_size(arguments.get("embedding_dim"), name, "embedding_dim")
+        hidden_size = check_size(arguments.get("hidden_size"), name, "hidden_size")
+        cell = arguments.get("cell", "lstm")
+        if not isinstance(cell, str):
+            raise TypeError(f"{name}: cell must be a name, got {cell!r}")
+        cell_class, defaults = resolve_cell(cell) if cell in cell_names() else (None, {})
+        stack = {
+            **defaults,
+            "class": "RecurrentStack",
+            "cell_class": cell if cell_class is None else cell_class.__name__,
+            "input_size": embedding_dim,
+            "hidden_size": hidden_size,
+            "num_layers": arguments.get("num_layers", 1),
+        }
+        attention = arguments.get("attention", "dot")
+        parts: dict[str, Any] = {}
+        for side, vocab in (("encoder", "src_vocab"), ("decoder", "tgt_vocab")):
+            size = check_size(arguments.get(vocab), name, vocab)
+            parts[f"{side}.embedding"] = {
+                "class": "Embedding",
+                "num_embeddings": size,
+                "embedding_dim": embedding_dim,
+            }
+            parts[f"{side}.rnn"] = stack
+        if attention is not None:
+            parts["decoder.attention"] = {
+                "class": "Attention",
+                "query_size": hidden_size,
+                "key_size": hidden_size,
+                "score": attention,
+            }
+        parts["decoder.output"] = {
+            "class": "Dense",
+            "in_features": hidden_size * (1 if attention is None else 2),
+            "out_features": check_size(arguments.get("tgt_vocab"), name, "tgt_vocab"),
+        }
+        return {
+            f"{prefix}.{key}": shape
+            for prefix, part in parts.items()
+            for key, shape in shapes_of(part).items()
+        }
 
     def check_inputs(
         self, src: Any, tgt_in: Any, src_lengths: Any, owner: str
