@@ -34,6 +34,7 @@ from .seq2seq import Attention, Seq2Seq
 __all__ = [
     "BUILT_IN_MODULES",
     "MAX_CONFIG_DEPTH",
+    "MAX_CONFIG_MODULES",
     "build",
     "check_config",
     "module_class",
@@ -72,6 +73,9 @@ BUILT_IN_MODULES: Mapping[str, type[Module]] = MappingProxyType(
 
 #: The deepest nesting of lists and dicts a config may have (a stack of cells is 3 deep).
 MAX_CONFIG_DEPTH = 32
+#: The most modules a config may describe (a stack counts once): modules without parameters,
+#: such as ``Tanh``, are not bounded by a file's weights, so they are bounded here.
+MAX_CONFIG_MODULES = 10_000
 
 _REGISTERED: dict[str, type[Module]] = {}
 
@@ -208,23 +212,27 @@ def check_config(config: Any, *, known_classes: bool = True) -> None:
     It must be a dict with a string ``"class"`` naming a built-in or registered class (with
     ``known_classes=False``: any class name, as ``mt.save`` stores a user's class that the
     loading program may register); values are JSON values, nested module configs or lists of
-    them, at most ``MAX_CONFIG_DEPTH`` deep.
+    them, at most ``MAX_CONFIG_DEPTH`` deep and ``MAX_CONFIG_MODULES`` modules in all.
 
     Raises
     ------
     TypeError
         If a part has the wrong type.
     ValueError
-        If it is nested too deep or names an unknown class.
+        If it is nested too deep, describes too many modules or names an unknown class.
     """
     if not isinstance(config, Mapping):
         raise TypeError(f"build: a config must be a dict, got {type(config).__name__}")
     pending: list[tuple[Any, int]] = [(config, 1)]
+    modules = 0
     while pending:  # iterative: a hostile depth cannot exhaust the Python stack
         value, depth = pending.pop()
         if depth > MAX_CONFIG_DEPTH:
             raise ValueError(f"build: config nested deeper than {MAX_CONFIG_DEPTH} levels")
         if isinstance(value, Mapping):
+            modules += 1
+            if modules > MAX_CONFIG_MODULES:
+                raise ValueError(f"build: config describes more than {MAX_CONFIG_MODULES} modules")
             if "class" not in value:
                 raise ValueError(
                     f"build: every dict in a config is a module's config with a 'class' entry, "

@@ -367,7 +367,8 @@ def _check_config_shapes(
 def read_meta(path: PathLike) -> dict[str, Any]:
     """Return a checkpoint's ``meta`` without reading its weights.
 
-    Useful to rebuild the right model (from sizes saved as meta) before calling :func:`load`.
+    The meta holds the model's config when it has one (:func:`load_model` rebuilds the model
+    from it).
     Only the ``meta`` entry is read (after its header is checked, as in :func:`load`), so damage
     elsewhere in the file is found by :func:`load`. The caller should still check the values it
     uses: they are whatever the file says.

@@ -15,7 +15,12 @@ import numpy as np
 import pytest
 
 import minitorch_rnn as mt
-from minitorch_rnn.config import BUILT_IN_MODULES, MAX_CONFIG_DEPTH, parameter_shapes
+from minitorch_rnn.config import (
+    BUILT_IN_MODULES,
+    MAX_CONFIG_DEPTH,
+    MAX_CONFIG_MODULES,
+    parameter_shapes,
+)
 
 RNG = np.random.default_rng(0)
 SEQUENCE = RNG.normal(size=(2, 5, 3))  # (B, T, F) for every module that reads sequences
@@ -311,6 +316,19 @@ def test_a_config_nested_too_deep_is_refused_before_anything_is_built() -> None:
         deep = [deep]
     with pytest.raises(ValueError, match="nested deeper"):
         mt.build({"class": "Sequential", "modules": deep})
+
+
+def test_a_config_of_too_many_modules_is_refused_before_any_is_built() -> None:
+    many = [{"class": "Tanh"}] * MAX_CONFIG_MODULES  # with the Sequential: one too many
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=f"more than {MAX_CONFIG_MODULES} modules"):
+            mt.build({"class": "Sequential", "modules": many})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
+    assert len(mt.build({"class": "Sequential", "modules": many[1:]})) == MAX_CONFIG_MODULES - 1
 
 
 def rewrite_config(source: Path, target: Path, change: Callable[[dict[str, Any]], Any]) -> None:
