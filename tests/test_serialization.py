@@ -717,3 +717,14 @@ def test_save_refuses_non_finite_weights_that_load_would_refuse(checkpoint: Path
         save(checkpoint, model)
     assert os.listdir(checkpoint.parent) == [checkpoint.name]
     assert checkpoint.read_bytes() == previous
+
+
+def test_save_stores_the_model_config_in_the_meta_and_reserves_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "model.npz"
+    model = make_model()
+    save(path, model, epoch=2)
+    meta = read_meta(path)
+    assert meta["config"] == model.config() and meta["epoch"] == 2
+    with pytest.raises(ValueError, match=r"meta names \['config'\] are reserved"):
+        save(tmp_path / "other.npz", model, config={"class": "Tanh"})
+    assert not (tmp_path / "other.npz").exists()
