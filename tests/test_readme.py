@@ -76,7 +76,6 @@ def test_the_options_the_readme_promises_exist_in_every_training_subcommand() ->
             assert option in out.getvalue(), (command, option)
 
 
-@pytest.mark.slow
 def test_dinos_and_sample_rows_show_the_output_of_their_commands(tmp_path: Path) -> None:
     checkpoint = tmp_path / "dinos.npz"
     trained = run_command("dinos", "--save", str(checkpoint), "--no-progress")
