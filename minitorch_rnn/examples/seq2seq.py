@@ -212,7 +212,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--layers", type=positive_int, default=1, help="recurrent layers (default 1)"
     )
-    parser.add_argument("--reverse-source", action="store_true", help="feed each source backwards")
+    parser.add_argument(
+        "--reverse-source",
+        action=argparse.BooleanOptionalAction,
+        help="feed each source backwards, or not (default: per task)",
+    )
     parser.add_argument(
         "--beam", type=positive_int, default=5, help="beam size of the final decoding (default 5)"
     )
