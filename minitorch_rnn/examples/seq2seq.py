@@ -42,6 +42,7 @@ from .common import (
     add_summary_argument,
     check_outputs,
     non_negative_int,
+    plural,
     positive_float,
     positive_int,
     pyplot,
@@ -352,7 +353,7 @@ def report(
     """Final exact match, greedy and with the beam, and a few held-out examples."""
     greedy = decode_all(model, data, 1)
     print(
-        f"held-out exact match after {epochs} epochs ({seconds:.0f} s): greedy "
+        f"held-out exact match after {plural(epochs, 'epoch')} ({seconds:.0f} s): greedy "
         f"{100 * exact_match(greedy, data.test_pairs):.2f} %",
         end="",
     )
