@@ -171,6 +171,7 @@ def test_readme_rows_show_the_output_of_their_commands(
     final = FINAL.search(result.out)
     assert final is not None, result.out
     epochs, greedy, beam = final.group(1), final.group(3), final.group(5)
+    epochs_text = f"{epochs} epoch" + ("" if epochs == "1" else "s")
     assert shown.startswith(
-        f"{greedy} % exact match held out (beam 5: {beam} %) after {epochs} epochs"
-    )
+        f"{greedy} % exact match held out (beam 5: {beam} %) after {epochs_text}"
+    ), shown
