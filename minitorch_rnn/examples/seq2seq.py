@@ -42,6 +42,7 @@ from .common import (
     cell_option,
     check_outputs,
     non_negative_int,
+    plural,
     positive_float,
     positive_int,
     pyplot,
@@ -216,7 +217,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--layers", type=positive_int, default=1, help="recurrent layers (default 1)"
     )
-    parser.add_argument("--reverse-source", action="store_true", help="feed each source backwards")
+    parser.add_argument(
+        "--reverse-source",
+        action=argparse.BooleanOptionalAction,
+        help="feed each source backwards, or not (default: per task)",
+    )
     parser.add_argument(
         "--beam", type=positive_int, default=5, help="beam size of the final decoding (default 5)"
     )
@@ -352,7 +357,7 @@ def report(
     """Final exact match, greedy and with the beam, and a few held-out examples."""
     greedy = decode_all(model, data, 1)
     print(
-        f"held-out exact match after {epochs} epochs ({seconds:.0f} s): greedy "
+        f"held-out exact match after {plural(epochs, 'epoch')} ({seconds:.0f} s): greedy "
         f"{100 * exact_match(greedy, data.test_pairs):.2f} %",
         end="",
     )
