@@ -34,7 +34,7 @@ from typing import Any
 from . import memory
 from .chart import write_chart
 from .configs import CELLS, VOCAB, Plan, Shape, full_plan, parse_shape, quick_plan
-from .environment import describe, header_lines
+from .environment import describe, header_lines, kernel_line
 from .flops import FLOP_FORMULA, flops_per_token, gemm_rate
 from .ours import build_model, ours_workload
 from .profiling import profile_training
@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-time", type=float, help="seconds per timed block (at least)")
     parser.add_argument(
         "--settle", type=float, help="seconds of untimed calls before each timed block"
+    )
+    parser.add_argument(
+        "--keep-blas-env",
+        action="store_true",
+        help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE if set (measure the forced BLAS kernel; "
+        "by default they are removed from this process's environment)",
     )
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--no-seed", action="store_true", help="skip the seed-style reference")
@@ -398,8 +404,9 @@ def print_summary(results: dict[str, Any], emit: Callable[[str], None]) -> None:
     for line in target_lines(results["targets"]):
         emit("  " + line)
     load = results["load_average_end"]
+    emit("")
+    emit(kernel_line(results["environment"]))
     if load is not None:
-        emit("")
         emit(
             f"load average at end: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}; "
             f"run took {results['duration_s']:.0f} s"

@@ -56,9 +56,16 @@ def float_input(
         # float16 and long double are not supported dtypes: they go to the default like integers.
         dtype = array.dtype if array.dtype in FLOAT_DTYPES else get_default_dtype()
     array = array.astype(dtype, copy=False)
-    if check_finite and not np.isfinite(array).all():
+    if check_finite and not _all_finite(array):
         raise NonFiniteInputError(f"{layer}: {name} contains NaN or inf")
     return array
+
+
+def _all_finite(array: np.ndarray) -> bool:
+    """Whether a float array holds no NaN or inf, checked without a temporary of its size (an
+    eval-mode forward over a long sequence must not need one): ``min`` and ``max`` propagate NaN,
+    and an infinity is one of them."""
+    return array.size == 0 or bool(np.isfinite(array.min()) and np.isfinite(array.max()))
 
 
 def int_input(x: Any, layer: str, *, name: str = "input") -> np.ndarray:
