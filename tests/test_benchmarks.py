@@ -393,3 +393,13 @@ def test_tree_child_times_this_tree_in_a_child_process() -> None:
     assert all(_positive(values[0]) for values in result["seconds"].values())
     with pytest.raises(ValueError, match="no minitorch_rnn package"):
         parse_tree(f"x={root / 'docs'}")
+
+
+def test_markdown_tables_have_one_row_per_measurement(quick_results: dict) -> None:
+    from benchmarks.markdown import breakdown_table, throughput_markdown
+
+    train = throughput_markdown(quick_results["throughput"], "train")
+    parts = breakdown_table(quick_results["breakdown"])
+    assert len(train) == 2 + len(quick_results["throughput"]) // 2
+    assert len(parts) == 2 + len(quick_results["breakdown"])
+    assert all(line.count("|") == train[0].count("|") for line in train)
