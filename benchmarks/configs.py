@@ -99,6 +99,13 @@ class Plan:
         Scaling sweeps of our LSTM training step; empty tuples skip them.
     profile_shapes
         Shapes at which our LSTM training step is profiled with cProfile.
+    breakdown_shapes
+        Shapes at which each cell's inference forward is broken down into its parts
+        (:mod:`benchmarks.breakdown`); empty skips it.
+    sampling_tokens
+        Tokens drawn per timed call of the sampling row (:mod:`benchmarks.sampling`); 0 skips it.
+    eval_memory_steps, eval_memory_batch
+        Sequence lengths and batch of the eval-forward peak-memory row; empty skips it.
     """
 
     name: str
@@ -114,6 +121,10 @@ class Plan:
     sweep_hidden: tuple[int, ...] = ()
     sweep_batch: int = 64
     profile_shapes: tuple[Shape, ...] = field(default=())
+    breakdown_shapes: tuple[Shape, ...] = field(default=())
+    sampling_tokens: int = 0
+    eval_memory_steps: tuple[int, ...] = ()
+    eval_memory_batch: int = 8
 
     def with_filters(self, cells: tuple[str, ...] | None, shapes: tuple[Shape, ...] | None) -> Plan:
         """The same plan restricted to other cells and/or shapes (``--only``, ``--configs``).
@@ -123,12 +134,27 @@ class Plan:
         """
         cells = cells or self.cells
         shapes = shapes or self.shapes
+        breakdown_shapes = tuple(shape for shape in self.breakdown_shapes if shape in shapes)
         if "lstm" not in cells:
             return replace(
-                self, cells=cells, shapes=shapes, sweep_steps=(), sweep_hidden=(), profile_shapes=()
+                self,
+                cells=cells,
+                shapes=shapes,
+                sweep_steps=(),
+                sweep_hidden=(),
+                profile_shapes=(),
+                breakdown_shapes=breakdown_shapes,
+                sampling_tokens=0,
+                eval_memory_steps=(),
             )
         profile_shapes = tuple(shape for shape in self.profile_shapes if shape in shapes)
-        return replace(self, cells=cells, shapes=shapes, profile_shapes=profile_shapes)
+        return replace(
+            self,
+            cells=cells,
+            shapes=shapes,
+            profile_shapes=profile_shapes,
+            breakdown_shapes=breakdown_shapes,
+        )
 
 
 def full_plan() -> Plan:
@@ -144,6 +170,9 @@ def full_plan() -> Plan:
         sweep_steps=(25, 50, 100, 200, 400),
         sweep_hidden=(64, 128, 256, 512, 1024),
         profile_shapes=(Shape(64, 50, 256), Shape(64, 100, 512)),
+        breakdown_shapes=(Shape(32, 50, 128), Shape(64, 50, 256), Shape(64, 100, 512)),
+        sampling_tokens=200,
+        eval_memory_steps=(200, 20_000),
     )
 
 
@@ -158,4 +187,8 @@ def quick_plan() -> Plan:
         seed_steps=4,
         seed_fresh=False,
         gemm_shapes=((256, 256, 256), (16, 64, 256)),
+        breakdown_shapes=(Shape(4, 6, 8),),
+        sampling_tokens=5,
+        eval_memory_steps=(20, 200),
+        eval_memory_batch=2,
     )

@@ -13,7 +13,9 @@ import numpy as np
 
 import minitorch_rnn as mt
 
-__all__ = ["describe", "header_lines"]
+from .blas_env import cpu_vector_extensions, forced_kernel, removed_variables
+
+__all__ = ["describe", "header_lines", "kernel_line"]
 
 
 def _cpu_model() -> str:
@@ -66,6 +68,10 @@ def describe(torch: ModuleType | None) -> dict[str, Any]:
         ),
         "thread_pools": pools,
         "cpu": _cpu_model(),
+        "cpu_vector_extensions": cpu_vector_extensions(),
+        # the BLAS-forcing variables removed from this process's environment, and any still set
+        "blas_variables_removed": removed_variables(),
+        "blas_variables_forcing": forced_kernel(),
         "cpu_count": os.cpu_count(),
         "platform": platform.platform(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
@@ -73,6 +79,26 @@ def describe(torch: ModuleType | None) -> dict[str, Any]:
     if note:
         info["note"] = note
     return info
+
+
+def kernel_line(info: dict[str, Any]) -> str:
+    """Which BLAS kernel numpy runs and whether it is the CPU's own choice."""
+    kernels = [
+        str(pool["architecture"])
+        for pool in info["thread_pools"]
+        if pool.get("user_api") == "blas" and pool.get("architecture")
+    ]
+    kernel = ", ".join(kernels) if kernels else "unknown (threadpoolctl not installed)"
+    cpu = f"CPU vector extensions: {info.get('cpu_vector_extensions', '?')}"
+    forcing = info.get("blas_variables_forcing")
+    if forcing:
+        return (
+            f"BLAS kernel: {kernel} -- FORCED by {forcing} (not the CPU's own choice; {cpu}; "
+            "run without --keep-blas-env to measure the CPU's own kernel)"
+        )
+    removed = info.get("blas_variables_removed")
+    note = f"; removed from this process's environment: {removed}" if removed else ""
+    return f"BLAS kernel: {kernel}, OpenBLAS's own choice for this CPU ({cpu}){note}"
 
 
 def header_lines(info: dict[str, Any]) -> list[str]:
@@ -93,6 +119,7 @@ def header_lines(info: dict[str, Any]) -> list[str]:
         lines.append(
             f"thread pool: {pool.get('user_api')}/{pool.get('internal_api')}{details}{library}"
         )
+    lines.append(kernel_line(info))
     if info["torch_threads"] is not None:
         backends = ", ".join(f"{name} {on}" for name, on in info["torch_backends"].items())
         lines.append(f"torch.get_num_threads() = {info['torch_threads']}; available: {backends}")

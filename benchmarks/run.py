@@ -32,13 +32,15 @@ from types import ModuleType
 from typing import Any
 
 from . import memory
+from .breakdown import breakdown_lines, measure_breakdown
 from .chart import write_chart
 from .configs import CELLS, VOCAB, Plan, Shape, full_plan, parse_shape, quick_plan
-from .environment import describe, header_lines
+from .environment import describe, header_lines, kernel_line
 from .flops import FLOP_FORMULA, flops_per_token, gemm_rate
 from .ours import build_model, ours_workload
 from .profiling import profile_training
 from .report import gemm_lines, memory_table, sweep_lines, throughput_table
+from .sampling import eval_memory, measure_sampling, sampling_lines
 from .scaling import sweep
 from .seed_side import fresh_process_tokens_per_s, seed_workload
 from .targets import evaluate_targets, target_lines
@@ -72,11 +74,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--settle", type=float, help="seconds of untimed calls before each timed block"
     )
+    parser.add_argument(
+        "--keep-blas-env",
+        action="store_true",
+        help="keep OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE if set (measure the forced BLAS kernel; "
+        "by default they are removed from this process's environment)",
+    )
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--no-seed", action="store_true", help="skip the seed-style reference")
     parser.add_argument("--no-memory", action="store_true", help="skip peak-memory measurements")
     parser.add_argument("--no-sweeps", action="store_true", help="skip the T and H sweeps")
     parser.add_argument("--no-profile", action="store_true", help="skip the cProfile summaries")
+    parser.add_argument(
+        "--no-breakdown", action="store_true", help="skip the inference breakdown by part"
+    )
+    parser.add_argument(
+        "--no-sampling", action="store_true", help="skip the sampling and eval-memory rows"
+    )
     parser.add_argument("--json", type=Path, help="where to write the JSON results")
     parser.add_argument("--png", type=Path, help="where to write the chart (needs matplotlib)")
     parser.add_argument("--no-png", action="store_true", help="write no chart")
@@ -117,6 +131,10 @@ def _plan_from(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Pla
         plan = replace(plan, sweep_steps=(), sweep_hidden=())
     if args.no_profile:
         plan = replace(plan, profile_shapes=())
+    if args.no_breakdown:
+        plan = replace(plan, breakdown_shapes=())
+    if args.no_sampling:
+        plan = replace(plan, sampling_tokens=0, eval_memory_steps=())
     return plan
 
 
@@ -329,6 +347,35 @@ def run(args: argparse.Namespace, plan: Plan, emit: Callable[[str], None]) -> di
             )
             emit("\n".join(sweep_lines(sweeps["hidden"])))
 
+    breakdown = []
+    if plan.breakdown_shapes:
+        emit("")
+        emit(
+            "Inference forward of the recurrent layer alone, by part (ms, medians of interleaved "
+            "rounds; elementwise = steps - GEMM; see benchmarks/breakdown.py):"
+        )
+        for shape in plan.breakdown_shapes:
+            for cell in plan.cells:
+                entry = measure_breakdown(
+                    cell, shape, torch, plan.repeats, plan.min_time, plan.settle
+                )
+                breakdown.append(entry)
+                emit("  " + breakdown_lines([entry])[0])
+
+    sampling = None
+    if plan.sampling_tokens:
+        sampling = measure_sampling(
+            torch, plan.sampling_tokens, plan.repeats, plan.min_time, plan.settle
+        )
+    eval_memory_result = None
+    if plan.eval_memory_steps:
+        eval_memory_result = eval_memory(plan.eval_memory_steps, plan.eval_memory_batch)
+    if sampling is not None or eval_memory_result is not None:
+        emit("")
+        emit("Sampling speed and eval-forward memory:")
+        for line in sampling_lines(sampling, eval_memory_result):
+            emit("  " + line)
+
     profiles = []
     for shape in plan.profile_shapes:
         path = args.profile_dir / f"profile_lstm_{shape.key.replace('/', '_')}.txt"
@@ -359,6 +406,9 @@ def run(args: argparse.Namespace, plan: Plan, emit: Callable[[str], None]) -> di
         "parity": parity,
         "sweeps": sweeps,
         "profiles": profiles,
+        "breakdown": breakdown,
+        "sampling": sampling,
+        "eval_memory": eval_memory_result,
         "targets": targets,
         "duration_s": time.perf_counter() - started,
     }
@@ -388,6 +438,17 @@ def print_summary(results: dict[str, Any], emit: Callable[[str], None]) -> None:
             "Same weights, same function: largest |loss ours - loss torch| before training = "
             f"{max(differences):.2g}"
         )
+    if results["breakdown"]:
+        emit("")
+        emit("Inference by part (ms; ours beside PyTorch's whole recurrent forward):")
+        for line in breakdown_lines(results["breakdown"]):
+            emit("  " + line)
+    lines = sampling_lines(results["sampling"], results["eval_memory"])
+    if lines:
+        emit("")
+        emit("Sampling speed and eval-forward memory:")
+        for line in lines:
+            emit("  " + line)
     for profile in results["profiles"]:
         emit("")
         emit(f"cProfile, LSTM training at {profile['label']} (top by tottime; {profile['path']}):")
@@ -398,8 +459,9 @@ def print_summary(results: dict[str, Any], emit: Callable[[str], None]) -> None:
     for line in target_lines(results["targets"]):
         emit("  " + line)
     load = results["load_average_end"]
+    emit("")
+    emit(kernel_line(results["environment"]))
     if load is not None:
-        emit("")
         emit(
             f"load average at end: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}; "
             f"run took {results['duration_s']:.0f} s"

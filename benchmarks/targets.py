@@ -1,6 +1,8 @@
 """The issue's performance targets, evaluated on a run's results (reported, never enforced).
 
 - training >= 1.0x PyTorch for each cell at (B64, T50, H256) and >= 0.7x at (B32, T50, H128);
+- issue 20: inference GRU >= 1.0x PyTorch at every float32 configuration, LSTM >= 0.75x at
+  (B64, T100, H512) and >= 0.6x at (B64, T50, H256); LSTM training >= 1.0x at (B32, T50, H128);
 - LSTM training >= 50% of the measured float32 GEMM rate at (B64, T100, H512);
 - training >= 100x the seed-style reference for each cell at (B64, T50, H256), against both of its
   figures (interleaved in this process, and alone in a fresh process: see
@@ -21,6 +23,16 @@ from .configs import CELLS, Shape, full_plan
 __all__ = ["evaluate_targets", "target_lines"]
 
 _TORCH_SHAPES = ((Shape(64, 50, 256), 1.0), (Shape(32, 50, 128), 0.7))
+# issue 20: (cell, mode, shape, threshold) against PyTorch on the CPU's own BLAS kernel
+_SPEED_TARGETS = (
+    *(
+        ("gru", "infer", shape, 1.0)
+        for shape in (Shape(32, 50, 128), Shape(64, 50, 256), Shape(64, 100, 512))
+    ),
+    ("lstm", "infer", Shape(64, 100, 512), 0.75),
+    ("lstm", "infer", Shape(64, 50, 256), 0.6),
+    ("lstm", "train", Shape(32, 50, 128), 1.0),
+)
 _GEMM_SHAPE, _GEMM_SHARE = Shape(64, 100, 512), 0.5
 _SEED_SHAPE, _SEED_RATIO = Shape(64, 50, 256), 100.0
 _MEMORY_RATIO = 1.5
@@ -73,6 +85,11 @@ def evaluate_targets(rows: list[dict[str, Any]], memory: list[dict[str, Any]]) -
             name = f"training >= {threshold}x PyTorch, {cell.upper()} at {shape.label}"
             row = _find(rows, shape, cell, "train")
             targets.append(_ratio_target(row, "torch", threshold, name))
+
+    for cell, mode, shape, threshold in _SPEED_TARGETS:
+        what = "inference" if mode == "infer" else "training"
+        name = f"{what} >= {threshold}x PyTorch, {cell.upper()} at {shape.label}"
+        targets.append(_ratio_target(_find(rows, shape, cell, mode), "torch", threshold, name))
 
     name = f"LSTM training >= {_GEMM_SHARE:.0%} of the float32 GEMM rate at {_GEMM_SHAPE.label}"
     row = _find(rows, _GEMM_SHAPE, "lstm", "train")

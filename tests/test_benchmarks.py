@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import os
+import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +22,14 @@ if (
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks import seed_reference
+from benchmarks.blas_env import (
+    FORCING_VARIABLES,
+    REMOVED_MARKER,
+    forced_kernel,
+    own_kernel_environment,
+)
 from benchmarks.configs import CELLS, VOCAB, Shape, parse_shape
+from benchmarks.environment import kernel_line
 from benchmarks.flops import flops_per_token
 from benchmarks.memory import traced_peak_bytes
 from benchmarks.ours import build_model, ours_workload
@@ -29,6 +38,7 @@ from benchmarks.scaling import loglog_exponent
 from benchmarks.seed_side import fresh_process_tokens_per_s
 from benchmarks.targets import evaluate_targets
 from benchmarks.timing import Contender, Timings, interleave
+from benchmarks.trees import compare_trees, parse_tree
 from benchmarks.workload import make_batch
 
 
@@ -242,3 +252,154 @@ def test_targets_pass_miss_and_skip_on_synthetic_results() -> None:
 
 def test_traced_peak_counts_an_array_allocated_during_the_call() -> None:
     assert traced_peak_bytes(lambda: np.ones(1_000_000)) >= 8_000_000
+
+
+# -- the BLAS kernel: the forcing variables leave the benchmark's own process only ---------------
+
+FORCED = {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": "512", "HOME": "/home/x"}
+
+
+def test_forcing_variables_are_removed_in_place_before_numpy_loads() -> None:
+    environ = dict(FORCED)
+    calls: list[object] = []
+    removed = own_kernel_environment(
+        ["--quick"], environ, numpy_loaded=False, execve=lambda *a: calls.append(a)
+    )
+    assert removed == "OPENBLAS_CORETYPE=Haswell;OPENBLAS_L2_SIZE=512"
+    assert environ == {"HOME": "/home/x", REMOVED_MARKER: removed}
+    assert calls == []
+
+
+def test_a_process_that_already_loaded_numpy_re_executes_itself_without_them() -> None:
+    environ = dict(FORCED)
+    calls: list[tuple[str, list[str], dict[str, str]]] = []
+    own_kernel_environment(
+        ["--quick", "--no-torch"], environ, numpy_loaded=True, execve=lambda *a: calls.append(a)
+    )
+    ((program, argv, child_environ),) = calls
+    assert program == sys.executable
+    assert argv == [sys.executable, "-m", "benchmarks", "--quick", "--no-torch"]
+    assert child_environ == {
+        "HOME": "/home/x",
+        REMOVED_MARKER: "OPENBLAS_CORETYPE=Haswell;OPENBLAS_L2_SIZE=512",
+    }
+    assert environ == FORCED  # the parent's own environment is left alone
+
+
+def test_without_forcing_variables_nothing_happens_and_a_re_executed_child_never_loops() -> None:
+    calls: list[object] = []
+
+    def record(*args: object) -> None:
+        calls.append(args)
+
+    assert own_kernel_environment([], {"HOME": "/h"}, numpy_loaded=True, execve=record) == ""
+    child = {"HOME": "/h", REMOVED_MARKER: "OPENBLAS_CORETYPE=Haswell"}
+    assert own_kernel_environment([], child, numpy_loaded=True, execve=record) == (
+        "OPENBLAS_CORETYPE=Haswell"
+    )
+    # set again after a re-execution: left in place (and reported as forcing), no second exec
+    again = {**child, "OPENBLAS_CORETYPE": "Haswell"}
+    assert own_kernel_environment([], again, numpy_loaded=True, execve=record) == ""
+    assert calls == [] and forced_kernel(again) == "OPENBLAS_CORETYPE=Haswell"
+
+
+def test_kernel_line_says_when_a_forced_kernel_is_in_effect() -> None:
+    pools = [{"user_api": "blas", "architecture": "Haswell"}]
+    forced = kernel_line(
+        {"thread_pools": pools, "cpu_vector_extensions": "AVX-512", "blas_variables_forcing": "X=1"}
+    )
+    own = kernel_line(
+        {"thread_pools": pools, "cpu_vector_extensions": "AVX2", "blas_variables_removed": "X=1"}
+    )
+    assert "FORCED by X=1" in forced and "AVX-512" in forced
+    assert "own choice" in own and "removed from this process's environment: X=1" in own
+
+
+def _run_benchmarks(code: str, environ: dict[str, str]) -> str:
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**environ, "PYTHONPATH": str(root)},
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return result.stdout
+
+
+QUICK_ARGS = "['--quick', '--no-torch', '--no-seed', '--no-breakdown', '--no-sampling', '--only', 'rnn', '--configs', '2/3/4', '--no-png', '--json', {json!r}]"
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_benchmark_process_with_numpy_loaded_re_executes_and_reports_its_kernel(
+    tmp_path: Path, keep: bool
+) -> None:
+    args = QUICK_ARGS.format(json=str(tmp_path / "r.json"))
+    if keep:
+        args = args.replace("['--quick'", "['--keep-blas-env', '--quick'")
+    code = (
+        "import runpy, sys, numpy\n"  # numpy loaded first: only a re-execution can help
+        f"sys.argv = ['benchmarks', *{args}]\n"
+        "runpy.run_module('benchmarks', run_name='__main__')\n"
+    )
+    environ = {key: value for key, value in os.environ.items() if key not in FORCING_VARIABLES}
+    out = _run_benchmarks(code, {**environ, "OPENBLAS_CORETYPE": "Haswell"})
+    kernel = [line for line in out.splitlines() if line.startswith("BLAS kernel:")]
+    assert len(kernel) == 2  # in the header and at the end of the report
+    environment = json.loads((tmp_path / "r.json").read_text())["environment"]
+    if keep:
+        assert "FORCED by OPENBLAS_CORETYPE=Haswell" in kernel[0]
+        assert environment["blas_variables_forcing"] == "OPENBLAS_CORETYPE=Haswell"
+    else:
+        assert "removed from this process's environment: OPENBLAS_CORETYPE=Haswell" in kernel[0]
+        assert environment["blas_variables_forcing"] == ""
+
+
+# -- the other sections of a run -------------------------------------------------------------
+
+
+def test_quick_run_reports_the_breakdown_sampling_and_eval_memory(quick_results: dict) -> None:
+    parts = ("total", "projection", "gemm", "elementwise", "copies_other")
+    assert {entry["cell"] for entry in quick_results["breakdown"]} == set(CELLS)
+    for entry in quick_results["breakdown"]:
+        assert all(math.isfinite(entry["ms"][part]) for part in parts)
+        assert _positive(entry["ms"]["total"]) and _positive(entry["ms"]["gemm"])
+    assert _positive(quick_results["sampling"]["tokens_per_s"]["ours"])
+    peaks = quick_results["eval_memory"]["peaks"]
+    assert set(peaks) == {"20", "200"} and all(_positive(p["peak_mib"]) for p in peaks.values())
+
+
+def test_trees_alternate_their_order_and_report_time_ratios_to_the_first() -> None:
+    calls: list[str] = []
+    times = {"a": 2.0, "b": 1.0}
+
+    def timer(root: Path, workload: str, shape: object, count: int) -> float:
+        calls.append(root.name)
+        return times[root.name]
+
+    result = compare_trees(
+        [("before", Path("a")), ("after", Path("b"))], "train", (2, 3, 4), 4, 1, timer=timer
+    )
+    assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert result["time_ratio_to_first"]["after"] == {"median": 0.5, "min": 0.5, "max": 0.5}
+
+
+def test_tree_child_times_this_tree_in_a_child_process() -> None:
+    root = Path(__file__).resolve().parents[1]
+    name, path = parse_tree(f"here={root}")
+    result = compare_trees([(name, path), ("again", path)], "infer", (2, 3, 4), 1, 1)
+    assert all(_positive(values[0]) for values in result["seconds"].values())
+    with pytest.raises(ValueError, match="no minitorch_rnn package"):
+        parse_tree(f"x={root / 'docs'}")
+
+
+def test_markdown_tables_have_one_row_per_measurement(quick_results: dict) -> None:
+    from benchmarks.markdown import breakdown_table, throughput_markdown
+
+    train = throughput_markdown(quick_results["throughput"], "train")
+    parts = breakdown_table(quick_results["breakdown"])
+    assert len(train) == 2 + len(quick_results["throughput"]) // 2
+    assert len(parts) == 2 + len(quick_results["breakdown"])
+    assert all(line.count("|") == train[0].count("|") for line in train)

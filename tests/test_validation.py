@@ -248,3 +248,15 @@ def test_check_probability_takes_reals_in_zero_to_one(value: object, error: type
 def test_check_probability_returns_a_float() -> None:
     assert validation.check_probability(0, "Owner", "p") == 0.0
     assert validation.check_probability(0.5, "Owner", "p") == 0.5
+
+
+@pytest.mark.parametrize("size", [7, 3 * 2**16 + 1])  # below and above the temporary-free path
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_float_input_finds_a_single_non_finite_entry_in_small_and_large_arrays(
+    size: int, bad: float
+) -> None:
+    values = np.zeros(size, np.float32)
+    assert validation.float_input(values, "Layer") is values  # finite: accepted, not copied
+    values[size // 2] = bad
+    with pytest.raises(mt.NonFiniteInputError, match="Layer: input contains NaN or inf"):
+        validation.float_input(values, "Layer")

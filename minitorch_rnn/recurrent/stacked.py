@@ -20,7 +20,7 @@ from ..validation import check_probability, check_shape, check_size, float_input
 from .bidirectional import Bidirectional
 from .cells import GRUCell, LSTMCell, RecurrentCell, RNNCell
 from .registry import resolve_cell
-from .unroll import Unroll
+from .unroll import Unroll, UnrollInputs, eval_chunk_steps
 
 __all__ = ["GRU", "LSTM", "RNN", "RecurrentStack"]
 
@@ -268,12 +268,45 @@ class RecurrentStack(Module):
         """
         batch = np.shape(x)[0] if np.ndim(x) == 3 else -1
         block_states = self._per_block(self._split_state(state, batch, "state"))
+        if not self.training and not self.return_sequences and self.num_directions == 1:
+            self._batch = None
+            return self._forward_streaming(x, block_states, lengths)
         output = x
         for (block, dropout), block_state in zip(self._layers(), block_states, strict=True):
             output = block.forward(output, block_state, lengths=lengths)
             if dropout is not None:
                 output = dropout.forward(output)
         self._batch = int(output.shape[0]) if self.training else None
+        return output
+
+    def _forward_streaming(self, x: Any, states: list[Any], lengths: Any) -> np.ndarray:
+        """Eval mode, one direction, last states only: every layer runs a chunk of steps before
+        the next chunk starts, each carrying its state across chunks, so no layer's output over
+        the whole sequence ever exists and the memory needed does not grow with ``T``.
+
+        (A bidirectional layer above the first needs the whole output of the layer below, so
+        bidirectional stacks run layer by layer.) Dropout is the identity in eval mode.
+        """
+        unrolls = self._unrolls()
+        first = unrolls[0].check_inputs(x, states[0], lengths)
+        batch, steps, _ = first.x.shape
+        carried = [first.initial_state] + [
+            unroll.check_inputs(np.zeros((batch, 1, unroll.cell.input_size)), state).initial_state
+            for unroll, state in zip(unrolls[1:], states[1:], strict=True)
+        ]
+        chunk = eval_chunk_steps(batch)
+        output = first.x
+        for start in range(0, steps, chunk):
+            stop = min(start + chunk, steps)
+            part = first.x[:, start:stop]
+            # steps of this chunk that are valid for each sample: 0 once a sample has ended
+            part_lengths = (
+                None if first.lengths is None else np.clip(first.lengths - start, 0, stop - start)
+            )
+            for index, unroll in enumerate(unrolls):  # all but the last return sequences
+                part = unroll.run(UnrollInputs(part, part_lengths, carried[index]))
+                carried[index] = unroll.cell.check_state(unroll.state, batch, unroll.name)
+            output = part
         return output
 
     def check_backward_ready(self) -> None:

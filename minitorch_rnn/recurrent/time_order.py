@@ -19,6 +19,7 @@ __all__ = [
     "norms_by_position",
     "processing_order",
     "squared_norms",
+    "time_major_slice",
     "to_batch_major",
     "to_time_major",
 ]
@@ -52,15 +53,18 @@ def norms_by_position(norms_squared: np.ndarray, trace: Trace) -> np.ndarray:
     return np.sqrt(norms_squared.sum(axis=1))
 
 
-def processing_order(lengths: np.ndarray | None, steps: int) -> np.ndarray | None:
+def processing_order(
+    lengths: np.ndarray | None, steps: int, start: int = 0, stop: int | None = None
+) -> np.ndarray | None:
     """For reverse reading: ``order[b, p]`` is the sequence position processed at step ``p``.
 
     Each sample is read from its own last valid step down to 0; padded positions keep their
-    place. The map is its own inverse. ``None`` means a plain flip (no lengths).
+    place. The map is its own inverse. ``None`` means a plain flip (no lengths). ``start`` and
+    ``stop`` select the processing steps ``start .. stop - 1`` (columns of the whole map).
     """
     if lengths is None or lengths.min() == steps:
         return None
-    positions = np.arange(steps)[None, :]
+    positions = np.arange(start, steps if stop is None else stop)[None, :]
     return np.where(positions < lengths[:, None], lengths[:, None] - 1 - positions, positions)
 
 
@@ -77,6 +81,23 @@ def to_time_major(
         array = array[:, ::-1]
     array = array.transpose(1, 0, 2)
     return np.ascontiguousarray(array) if contiguous else array
+
+
+def time_major_slice(
+    array: np.ndarray, lengths: np.ndarray | None, reverse: bool, start: int, stop: int
+) -> np.ndarray:
+    """Processing steps ``start .. stop - 1`` of a (B, T, F) batch-major array in sequence order,
+    as a contiguous (stop - start, B, F) time-major array: a chunk of :func:`to_time_major` that
+    copies, and computes the reading order of, only its own steps."""
+    steps = array.shape[1]
+    order = processing_order(lengths, steps, start, stop) if reverse else None
+    if order is not None:
+        part = np.take_along_axis(array, order[..., None], axis=1)
+    elif reverse:
+        part = array[:, steps - stop : steps - start][:, ::-1]
+    else:
+        part = array[:, start:stop]
+    return np.ascontiguousarray(part.transpose(1, 0, 2))
 
 
 def to_batch_major(

@@ -32,11 +32,29 @@ from .time_order import (
     norms_by_position,
     processing_order,
     squared_norms,
+    time_major_slice,
     to_batch_major,
     to_time_major,
 )
 
-__all__ = ["Unroll", "UnrollGrads", "UnrollInputs"]
+__all__ = [
+    "EVAL_CHUNK_MAX_STEPS",
+    "EVAL_CHUNK_ROWS",
+    "Unroll",
+    "UnrollGrads",
+    "UnrollInputs",
+    "eval_chunk_steps",
+]
+
+#: (step, sample) rows of input an eval-mode forward projects at once, and the most steps: large
+#: enough for an efficient matrix product, small enough that the projection stays a few MiB
+EVAL_CHUNK_ROWS = 2048
+EVAL_CHUNK_MAX_STEPS = 64
+
+
+def eval_chunk_steps(batch: int) -> int:
+    """Steps whose input an eval-mode forward projects at once, for a batch of ``batch``."""
+    return max(1, min(EVAL_CHUNK_ROWS // batch, EVAL_CHUNK_MAX_STEPS))
 
 
 @dataclass(frozen=True)
@@ -243,7 +261,13 @@ class Unroll(Module):
         return UnrollInputs(x, lengths_array, cell.check_state(state, batch, self.name))
 
     def run(self, inputs: UnrollInputs) -> np.ndarray:
-        """The forward pass on arguments checked by :meth:`check_inputs` (see :meth:`forward`)."""
+        """The forward pass on arguments checked by :meth:`check_inputs` (see :meth:`forward`).
+
+        In training mode it keeps every step for the backward pass; in eval mode it runs
+        :meth:`_run_eval`, which keeps nothing.
+        """
+        if not self.training:
+            return self._run_eval(inputs)
         cell = self.cell
         x, lengths_array = inputs.x, inputs.lengths
         batch, steps, _ = x.shape
@@ -251,9 +275,7 @@ class Unroll(Module):
         order = processing_order(lengths_array, steps) if self.reverse else None
         flip = self.reverse and order is None
         x_time = to_time_major(x, order, flip)
-        valid = None
-        if lengths_array is not None and lengths_array.min() < steps:
-            valid = time_mask(lengths_array, steps).T  # time-major (T, B)
+        valid = _valid_steps(lengths_array, steps)
 
         hidden = cell.hidden_size
         states = tuple(
@@ -261,26 +283,23 @@ class Unroll(Module):
         )
         for buffer, value in zip(states, inputs.initial_state, strict=True):
             buffer[0] = value
-        keep = self.training
-        cache = cell.allocate_cache((steps if keep else 1, batch))
+        cache = cell.allocate_cache((steps, batch))
         projected = cell.project_input(x_time.reshape(steps * batch, -1))
         projected = projected.reshape(steps, batch, -1)
 
         first_padded = steps if valid is None else int(lengths_array.min())  # type: ignore[union-attr]
         for t in range(steps):
-            slot = t if keep else 0
             state_prev = tuple(s[t] for s in states)
             state_next = tuple(s[t + 1] for s in states)
-            step_cache = {k: v[slot] for k, v in cache.items()}
-            run_step(cell, projected[t], state_prev, state_next, step_cache)
+            run_step(
+                cell, projected[t], state_prev, state_next, {k: v[t] for k, v in cache.items()}
+            )
             if t >= first_padded:
-                frozen = ~valid[t][:, None]  # type: ignore[index]
-                for prev, nxt in zip(state_prev, state_next, strict=True):
-                    np.copyto(nxt, prev, where=frozen)
+                _freeze_finished(valid[t], state_prev, state_next)  # type: ignore[index]
 
         final = tuple(s[steps].copy() for s in states)
         self.state = cell.public_state(final)
-        self._trace = Trace(x_time, states, cache, valid, order, flip) if keep else None
+        self._trace = Trace(x_time, states, cache, valid, order, flip)
 
         if not self.return_sequences:
             return final[0].copy()
@@ -292,6 +311,56 @@ class Unroll(Module):
         sequence = to_batch_major(outputs, order, flip, contiguous=False)
         sequence.flags.writeable = False
         return sequence
+
+    def _run_eval(self, inputs: UnrollInputs) -> np.ndarray:
+        """The eval-mode forward: the same steps, keeping nothing for a backward.
+
+        The input is projected a chunk of steps at a time (:func:`eval_chunk_steps`), straight
+        from the batch-major input (no time-major copy of it), each state part lives in two slots
+        used in turn, and padded samples are found step by step (no ``(T, B)`` mask), so that
+        beyond its input the pass needs memory independent of ``T``. Only with
+        ``return_sequences`` does the output state keep every step, since it is the output.
+        """
+        cell = self.cell
+        x, lengths = inputs.x, inputs.lengths
+        batch, steps, _ = x.shape
+        first_padded = steps if lengths is None else int(lengths.min())
+
+        hidden = cell.hidden_size
+        buffers = [
+            np.empty((steps + 1 if keeps_every_step else 2, batch, hidden), cell.dtype)
+            for keeps_every_step in (
+                self.return_sequences and part == 0 for part in range(cell.state_size)
+            )
+        ]
+        for buffer, value in zip(buffers, inputs.initial_state, strict=True):
+            buffer[0] = value
+        cache = cell.allocate_cache((batch,))
+        chunk = eval_chunk_steps(batch)
+        for start in range(0, steps, chunk):
+            stop = min(start + chunk, steps)
+            rows = time_major_slice(x, lengths, self.reverse, start, stop)
+            projected = cell.project_input(rows.reshape((stop - start) * batch, -1))
+            projected = projected.reshape(stop - start, batch, -1)
+            for t in range(start, stop):
+                state_prev = tuple(b[t % len(b)] for b in buffers)
+                state_next = tuple(b[(t + 1) % len(b)] for b in buffers)
+                run_step(cell, projected[t - start], state_prev, state_next, cache)
+                if lengths is not None and t >= first_padded:
+                    # in processing order a sample's valid steps come first, reading either way
+                    _freeze_finished(lengths > t, state_prev, state_next)
+
+        final = tuple(b[steps % len(b)].copy() for b in buffers)
+        self.state = cell.public_state(final)
+        self._trace = None
+        if not self.return_sequences:
+            return final[0].copy()
+        outputs = buffers[0][1:]
+        valid = _valid_steps(lengths, steps)
+        if valid is not None:
+            outputs = outputs * valid[..., None]
+        order = processing_order(lengths, steps) if self.reverse else None
+        return to_batch_major(outputs, order, self.reverse and order is None, contiguous=False)
 
     # -- backward -----------------------------------------------------------------------------
 
@@ -494,6 +563,20 @@ def _accumulate_grads(
     else:
         cell.accumulate_grads(grad_preact, x, state_prev, cache)
     return None
+
+
+def _valid_steps(lengths: np.ndarray | None, steps: int) -> np.ndarray | None:
+    """Time-major ``(T, B)`` mask of the valid steps, or None when every step is valid."""
+    if lengths is None or lengths.min() >= steps:
+        return None
+    return time_mask(lengths, steps).T
+
+
+def _freeze_finished(valid_t: np.ndarray, state_prev: State, state_next: State) -> None:
+    """A sample past its length keeps its state: copy ``state_prev`` over ``state_next`` there."""
+    frozen = ~valid_t[:, None]
+    for prev, nxt in zip(state_prev, state_next, strict=True):
+        np.copyto(nxt, prev, where=frozen)
 
 
 def _batch_of(state: Any) -> int:
