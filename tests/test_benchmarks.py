@@ -6,6 +6,7 @@ import importlib.util
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -367,6 +368,9 @@ def test_quick_run_reports_the_breakdown_sampling_and_eval_memory(quick_results:
         assert all(math.isfinite(entry["ms"][part]) for part in parts)
         assert _positive(entry["ms"]["total"]) and _positive(entry["ms"]["gemm"])
     assert _positive(quick_results["sampling"]["tokens_per_s"]["ours"])
+    assert re.fullmatch(
+        r"B1 [\d,]+ tok/s, B64 [\d,]+ tok/s \(.*\)", quick_results["sampling"]["seq2seq"]
+    )
     peaks = quick_results["eval_memory"]["peaks"]
     assert set(peaks) == {"20", "200"} and all(_positive(p["peak_mib"]) for p in peaks.values())
 
