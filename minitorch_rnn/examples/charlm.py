@@ -23,9 +23,15 @@ from tqdm.auto import tqdm
 from ..datasets.dinos import CharVocabulary
 from ..generate import sample
 from ..losses import CrossEntropyLoss
-from ..optim import Adam
+from ..optim import Adam, CosineAnnealingLR
 from ..training import StreamLoader, Trainer
-from ..training.callbacks import Callback, EarlyStopping, TimeBudget
+from ..training.callbacks import (
+    Callback,
+    CosineAnnealingOverTime,
+    EarlyStopping,
+    LearningRateScheduler,
+    TimeBudget,
+)
 from ..training.progress import UNTIL_STOPPED
 from .char_model import build_char_model, char_meta
 from .common import (
@@ -35,6 +41,7 @@ from .common import (
     check_outputs,
     finish,
     keeping_the_best_on_interrupt,
+    non_negative_float,
     non_negative_int,
     plural,
     positive_float,
@@ -43,6 +50,7 @@ from .common import (
 )
 
 DEFAULT_EPOCHS = 20
+SCHEDULES = ("cosine", "constant")
 
 
 def register(subparsers: Any) -> None:
@@ -75,6 +83,17 @@ def register(subparsers: Any) -> None:
         type=positive_float,
         default=None,
         help="train until this much time has passed (no epoch cap unless --epochs is given)",
+    )
+    parser.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default="cosine",
+        help="learning rate: 'cosine' falls from --lr to --min-lr along a half cosine over the "
+        "--minutes (batch by batch) or else over the epochs; 'constant' keeps --lr (default "
+        "cosine)",
+    )
+    parser.add_argument(
+        "--min-lr", type=non_negative_float, default=0.0, help="the cosine's floor (default 0)"
     )
     parser.add_argument(
         "--sample-length", type=non_negative_int, default=200, help="characters per epoch sample"
@@ -127,6 +146,27 @@ def epochs_to_run(args: argparse.Namespace) -> int:
     return UNTIL_STOPPED if args.minutes else DEFAULT_EPOCHS
 
 
+def schedule_callbacks(args: argparse.Namespace, optimizer: Adam) -> list[Callback]:
+    """The time budget and the learning-rate schedule the options ask for.
+
+    Under ``--minutes`` the budget is checked after every batch, so the run ends on time however
+    long an epoch is, and the cosine follows the clock; otherwise it follows the epochs.
+    """
+    callbacks: list[Callback] = []
+    if args.min_lr > args.lr:
+        raise CLIError(f"--min-lr ({args.min_lr}) must not exceed --lr ({args.lr})")
+    if args.minutes:
+        seconds = 60.0 * args.minutes
+        callbacks.append(TimeBudget(seconds, finish_epoch=False))
+        if args.schedule == "cosine":
+            callbacks.append(CosineAnnealingOverTime(seconds, eta_min=args.min_lr))
+    elif args.schedule == "cosine":
+        epochs = epochs_to_run(args)
+        cosine = CosineAnnealingLR(optimizer, T_max=epochs, eta_min=args.min_lr)
+        callbacks.append(LearningRateScheduler(cosine))
+    return callbacks
+
+
 def run(args: argparse.Namespace) -> int:
     check_outputs(args)
     if not 0.0 <= args.dropout < 1.0:
@@ -167,8 +207,8 @@ def run(args: argparse.Namespace) -> int:
         # the model that ends the run is that of the best held-out epoch, however long it ran
         EarlyStopping(monitor="val_loss", patience=UNTIL_STOPPED, restore_best_weights=True),
     ]
-    if args.minutes:
-        callbacks.append(TimeBudget(60.0 * args.minutes))
+    optimizer = Adam(model.parameters(), lr=args.lr)
+    callbacks += schedule_callbacks(args, optimizer)
     checkpoint = None
     if args.save:
         checkpoint_meta = char_meta("charlm", "".join(vocabulary.chars))
@@ -177,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
     trainer = Trainer(
         model,
         CrossEntropyLoss(),
-        Adam(model.parameters(), lr=args.lr),
+        optimizer,
         metrics=("bits_per_char",),
         clip_value=args.clip,
         clip_norm=args.clip_norm,

@@ -3,6 +3,7 @@
 from . import callbacks, metrics
 from .callbacks import (
     Callback,
+    CosineAnnealingOverTime,
     EarlyStopping,
     LearningRateScheduler,
     ModelCheckpoint,
@@ -16,6 +17,7 @@ from .trainer import Trainer
 
 __all__ = [
     "Callback",
+    "CosineAnnealingOverTime",
     "EarlyStopping",
     "History",
     "LearningRateScheduler",

@@ -11,7 +11,9 @@ The Trainer sets ``callback.trainer`` and calls, in the order the callbacks were
 
     on_checkpoint_error(path, error)           # writing a checkpoint failed; error is raised next
 
-Setting ``trainer.stop_training = True`` ends ``fit`` after the current epoch. A callback whose
+Setting ``trainer.stop_training = True`` ends ``fit`` after the current epoch; set in
+``on_batch_begin``/``on_batch_end``, it also ends the current epoch after that batch (as in Keras):
+the shortened epoch is validated and logged like any other. A callback whose
 progress must survive a resume (:meth:`Trainer.fit` with ``resume_from``) returns it from
 :meth:`Callback.state_dict` (JSON-serialisable values or numpy arrays) and restores it in
 :meth:`Callback.load_state_dict`. The built-in callbacks are in
@@ -36,6 +38,7 @@ class TrainerLike(Protocol):
     """What a callback may use of the Trainer that runs it (the Trainer satisfies it)."""
 
     model: Module
+    optimizer: Any
     stop_training: bool
     history: History
 

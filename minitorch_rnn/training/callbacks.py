@@ -1,7 +1,8 @@
 """The built-in callbacks: code that runs at fixed points of :meth:`Trainer.fit`.
 
 :class:`EarlyStopping`, :class:`ModelCheckpoint`, :class:`LearningRateScheduler`,
-:class:`TimeBudget` and :class:`GradientFlow` (in its own file, it needs the recurrent layers).
+:class:`TimeBudget`, :class:`CosineAnnealingOverTime` (in its own file, a schedule over a time
+budget) and :class:`GradientFlow` (in its own file, it needs the recurrent layers).
 The base class :class:`Callback` (its hooks, their order and arguments) lives in
 :mod:`~minitorch_rnn.training.callback` and is re-exported here with ``History``, so that
 ``mt.callbacks`` holds everything a user subclasses or passes to the Trainer.
@@ -20,13 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from ..validation import is_int
+from ..validation import check_flag, is_int
 from .callback import Callback, Logs, TrainerLike
 from .gradient_flow import GradientFlow
 from .history import History
+from .time_schedule import CosineAnnealingOverTime
 
 __all__ = [
     "Callback",
+    "CosineAnnealingOverTime",
     "EarlyStopping",
     "GradientFlow",
     "History",
@@ -358,14 +361,20 @@ class LearningRateScheduler(Callback):
 
 
 class TimeBudget(Callback):
-    """Stop training at the end of the first epoch that ends ``seconds`` or more after
-    training began (an epoch is never cut short).
+    """Stop training once ``seconds`` have passed since training began.
+
+    By default the epoch running when the budget ends is finished (an epoch is never cut
+    short); with ``finish_epoch=False`` training stops after the first *batch* that ends past
+    the budget, and that shortened epoch is validated and logged like any other (the way to
+    keep a run of long epochs within its budget).
 
     Parameters
     ----------
     seconds : float
-        The budget, a finite number >= 0 (0: stop after the first epoch), counted from
-        ``on_train_begin`` on a monotonic clock.
+        The budget, a finite number >= 0 (0: stop after the first epoch, or the first batch),
+        counted from ``on_train_begin`` on a monotonic clock.
+    finish_epoch : bool
+        True: the budget is checked after every epoch. False: after every batch.
 
     Attributes
     ----------
@@ -376,22 +385,44 @@ class TimeBudget(Callback):
     --------
     >>> import minitorch_rnn as mt
     >>> budget = mt.callbacks.TimeBudget(60.0 * 5)  # e.g. a --minutes 5 option
+    >>> strict = mt.callbacks.TimeBudget(60.0 * 15, finish_epoch=False)
     """
 
-    def __init__(self, seconds: float) -> None:
-        if isinstance(seconds, bool) or not isinstance(seconds, Real):
-            raise TypeError(f"TimeBudget: seconds must be a number, got {type(seconds).__name__}")
-        if not (math.isfinite(seconds) and seconds >= 0):
-            raise ValueError(f"TimeBudget: seconds must be a finite number >= 0, got {seconds!r}")
-        self.seconds: float = float(seconds)
+    def __init__(self, seconds: float, finish_epoch: bool = True) -> None:
+        self.seconds: float = check_seconds(seconds, "TimeBudget", "seconds")
+        self.finish_epoch = check_flag(finish_epoch, "TimeBudget", "finish_epoch")
         self.stopped_epoch: int | None = None
         self._start: float = 0.0
+        self._epoch = 0
 
     def on_train_begin(self, logs: Logs) -> None:
         self._start = time.monotonic()
         self.stopped_epoch = None
 
+    def on_epoch_begin(self, epoch: int, logs: Logs) -> None:
+        self._epoch = epoch
+
+    def on_batch_end(self, batch: int, logs: Logs) -> None:
+        if not self.finish_epoch:
+            self._stop_when_spent(self._epoch)
+
     def on_epoch_end(self, epoch: int, logs: Logs) -> None:
-        if time.monotonic() - self._start >= self.seconds:
+        self._stop_when_spent(epoch)
+
+    def elapsed(self) -> float:
+        """Seconds since training began (on the monotonic clock)."""
+        return time.monotonic() - self._start
+
+    def _stop_when_spent(self, epoch: int) -> None:
+        if self.elapsed() >= self.seconds:
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
+
+
+def check_seconds(seconds: Any, owner: str, name: str) -> float:
+    """``seconds`` as a float, if it is a finite real number >= 0; else a named error."""
+    if isinstance(seconds, bool) or not isinstance(seconds, Real):
+        raise TypeError(f"{owner}: {name} must be a number, got {type(seconds).__name__}")
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {seconds!r}")
+    return float(seconds)

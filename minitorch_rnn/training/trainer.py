@@ -372,6 +372,8 @@ class Trainer:
             if display.shows_batches:
                 display.batch(averages.results())
             count += 1
+            if self.stop_training:
+                break  # asked during a batch (Keras's rule): this epoch ends here, validated
         if count == 0:
             raise ValueError(
                 f"Trainer.fit: the training data yielded no batches in epoch {epoch + 1}"

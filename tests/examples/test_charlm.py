@@ -161,19 +161,21 @@ def test_charlm_with_minutes_trains_past_the_default_epochs_until_the_budget_end
     cli: Callable[..., Any], text_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from minitorch_rnn.examples.charlm import DEFAULT_EPOCHS
-    from minitorch_rnn.training import callbacks
+    from minitorch_rnn.training import callbacks, time_schedule
 
     class EpochClock:
-        """Each reading is 0.1 s later: the 6 s budget ends after 60 epochs on any machine."""
+        """Each reading is 0.01 s later: the budget and the schedule read it twice a batch
+        and an epoch has 6 batches, so the 6 s budget ends after about 46 epochs."""
 
         now = 0.0
 
         @classmethod
         def monotonic(cls) -> float:
-            cls.now += 0.1
+            cls.now += 0.01
             return cls.now
 
     monkeypatch.setattr(callbacks, "time", EpochClock)
+    monkeypatch.setattr(time_schedule, "time", EpochClock)
 
     history = tmp_path / "history.csv"
     arguments = [argument for argument in TINY if argument not in ("--epochs", "1")]
@@ -185,8 +187,14 @@ def test_charlm_with_minutes_trains_past_the_default_epochs_until_the_budget_end
     report = _report(result.out)
     nats, bits, held_out, best, epochs = report.groups()
     with history.open(encoding="utf-8", newline="") as handle:
-        losses = [float(row["val_loss"]) for row in csv.DictReader(handle)]
+        rows = list(csv.DictReader(handle))
+    losses = [float(row["val_loss"]) for row in rows]
+    rates = [float(row["lr"]) for row in rows]
     assert int(epochs) == len(losses) > DEFAULT_EPOCHS  # 6 s of budget: no cap at 20
+    # the default cosine follows the clock: from --lr down towards 0 as the budget ends
+    assert rates[0] == pytest.approx(0.002, rel=1e-3)
+    assert all(later < earlier for earlier, later in zip(rates, rates[1:]))
+    assert rates[-1] < 0.0001
     assert int(best) == losses.index(min(losses)) + 1
     assert float(nats) == pytest.approx(min(losses), abs=1e-4)
     assert float(bits) == pytest.approx(float(nats) / math.log(2), abs=1e-4)
