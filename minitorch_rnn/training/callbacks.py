@@ -389,7 +389,11 @@ class TimeBudget(Callback):
     """
 
     def __init__(self, seconds: float, finish_epoch: bool = True) -> None:
-        self.seconds: float = check_seconds(seconds, "TimeBudget", "seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, Real):
+            raise TypeError(f"TimeBudget: seconds must be a number, got {type(seconds).__name__}")
+        if not (math.isfinite(seconds) and seconds >= 0):
+            raise ValueError(f"TimeBudget: seconds must be a finite number >= 0, got {seconds!r}")
+        self.seconds: float = float(seconds)
         self.finish_epoch = check_flag(finish_epoch, "TimeBudget", "finish_epoch")
         self.stopped_epoch: int | None = None
         self._start: float = 0.0
@@ -417,12 +421,3 @@ class TimeBudget(Callback):
         if self.elapsed() >= self.seconds:
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
-
-
-def check_seconds(seconds: Any, owner: str, name: str) -> float:
-    """``seconds`` as a float, if it is a finite real number >= 0; else a named error."""
-    if isinstance(seconds, bool) or not isinstance(seconds, Real):
-        raise TypeError(f"{owner}: {name} must be a number, got {type(seconds).__name__}")
-    if not (math.isfinite(seconds) and seconds >= 0):
-        raise ValueError(f"{owner}: {name} must be a finite number >= 0, got {seconds!r}")
-    return float(seconds)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import re
 from collections.abc import Callable
@@ -193,7 +194,7 @@ def test_charlm_with_minutes_trains_past_the_default_epochs_until_the_budget_end
     assert int(epochs) == len(losses) > DEFAULT_EPOCHS  # 6 s of budget: no cap at 20
     # the default cosine follows the clock: from --lr down towards 0 as the budget ends
     assert rates[0] == pytest.approx(0.002, rel=1e-3)
-    assert all(later < earlier for earlier, later in zip(rates, rates[1:]))
+    assert all(later < earlier for earlier, later in itertools.pairwise(rates))
     assert rates[-1] < 0.0001
     assert int(best) == losses.index(min(losses)) + 1
     assert float(nats) == pytest.approx(min(losses), abs=1e-4)

@@ -147,7 +147,9 @@ def test_cosine_over_time_refuses_a_peak_below_its_floor_before_any_step() -> No
     before = [p.data.copy() for p in trainer.model.parameters()]
     with pytest.raises(ValueError, match=r"optimiser's lr \(0.1\) is below eta_min \(0.5\)"):
         trainer.fit(*_data(), epochs=1, batch_size=10, progress=False)
-    assert all(np.array_equal(a, p.data) for a, p in zip(before, trainer.model.parameters()))
+    assert all(
+        np.array_equal(a, p.data) for a, p in zip(before, trainer.model.parameters(), strict=True)
+    )
 
 
 # -- stopping within an epoch ---------------------------------------------------------------------
