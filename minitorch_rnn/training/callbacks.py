@@ -394,10 +394,10 @@ class TimeBudget(Callback):
         if not (math.isfinite(seconds) and seconds >= 0):
             raise ValueError(f"TimeBudget: seconds must be a finite number >= 0, got {seconds!r}")
         self.seconds: float = float(seconds)
-        self.finish_epoch = check_flag(finish_epoch, "TimeBudget", "finish_epoch")
+        self.finish_epoch: bool = check_flag(finish_epoch, "TimeBudget", "finish_epoch")
         self.stopped_epoch: int | None = None
         self._start: float = 0.0
-        self._epoch = 0
+        self._epoch: int = 0
 
     def on_train_begin(self, logs: Logs) -> None:
         self._start = time.monotonic()
