@@ -96,6 +96,12 @@ def register(subparsers: Any) -> None:
         "--min-lr", type=non_negative_float, default=0.0, help="the cosine's floor (default 0)"
     )
     parser.add_argument(
+        "--weight-decay",
+        type=non_negative_float,
+        default=0.0,
+        help="decoupled weight decay of AdamW (default 0: plain Adam)",
+    )
+    parser.add_argument(
         "--sample-length", type=non_negative_int, default=200, help="characters per epoch sample"
     )
     add_common_arguments(
@@ -109,6 +115,17 @@ def register(subparsers: Any) -> None:
         clip_norm=5.0,
     )
     parser.set_defaults(func=run)
+
+
+class CharacterCount(Callback):
+    """Count the characters trained on (the ``charlm`` command's own callback)."""
+
+    def __init__(self, seq_len: int) -> None:
+        super().__init__()
+        self.seq_len, self.characters = seq_len, 0
+
+    def on_batch_end(self, batch: int, logs: dict[str, Any]) -> None:
+        self.characters += int(logs["size"]) * self.seq_len
 
 
 class PrintSample(Callback):
@@ -167,6 +184,21 @@ def schedule_callbacks(args: argparse.Namespace, optimizer: Adam) -> list[Callba
     return callbacks
 
 
+def describe_optimizer(args: argparse.Namespace) -> str:
+    """Adam or AdamW and its learning rate, for the run's first line."""
+    if args.weight_decay > 0:
+        return f"AdamW, weight decay {args.weight_decay:g}, lr {args.lr:g}"
+    return f"Adam, lr {args.lr:g}"
+
+
+def describe_schedule(args: argparse.Namespace) -> str:
+    """The learning-rate schedule and budget in words, for the run's first line."""
+    over = f"{args.minutes:g} minutes" if args.minutes else f"{epochs_to_run(args)} epochs"
+    if args.schedule == "constant":
+        return f"constant over {over}"
+    return f"cosine to {args.min_lr:g} over {over}"
+
+
 def run(args: argparse.Namespace) -> int:
     check_outputs(args)
     if not 0.0 <= args.dropout < 1.0:
@@ -189,7 +221,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"{len(text):,} characters, {vocabulary.size} distinct; {len(train_loader)} chunks of "
         f"{args.batch_size}x{args.seq_len} per epoch; {args.layers}-layer {args.cell.upper()} "
-        f"with {args.hidden} units"
+        f"with {args.hidden} units, dropout {args.dropout:g}; {describe_optimizer(args)}, "
+        f"{describe_schedule(args)}"
     )
     model = build_char_model(
         vocabulary.size,
@@ -202,12 +235,19 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     show_summary(args, model, (args.batch_size, args.seq_len))
+    counter = CharacterCount(args.seq_len)
     callbacks: list[Callback] = [
+        counter,
         PrintSample(vocabulary, args.sample_length, args.seed),
         # the model that ends the run is that of the best held-out epoch, however long it ran
         EarlyStopping(monitor="val_loss", patience=UNTIL_STOPPED, restore_best_weights=True),
     ]
-    optimizer = Adam(model.parameters(), lr=args.lr)
+    optimizer = Adam(
+        model.parameters(),
+        lr=args.lr,
+        weight_decay=args.weight_decay,
+        decoupled=args.weight_decay > 0,
+    )
     callbacks += schedule_callbacks(args, optimizer)
     checkpoint = None
     if args.save:
@@ -238,7 +278,9 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"best validation loss {nats:.4f} nats/char ({nats / math.log(2):.4f} bits/char) on the "
         f"held-out {args.val_share:.0%} of the text ({len(val_ids):,} characters) at epoch "
-        f"{best + 1} of {len(history['loss'])}, whose weights are kept; {minutes:.1f} min"
+        f"{best + 1} of {len(history['loss'])}, whose weights are kept; {minutes:.1f} min, "
+        f"{counter.characters:,} characters trained on ({counter.characters / (60 * minutes):,.0f}"
+        " per second, validation and samples included)"
     )
     if args.save:
         print(f"best model kept at {args.save}")

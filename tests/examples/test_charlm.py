@@ -234,3 +234,81 @@ def test_charlm_max_chars_reads_a_prefix_of_an_endless_stream(cli: Callable[...,
     result = cli("charlm", "--data", "/dev/zero", *TINY, "--max-chars", "2000")
     assert result.code == 0, result.err
     assert result.out.startswith("2,000 characters, ")
+
+
+SHAKESPEARE = Path(__file__).resolve().parents[2] / "data" / "tinyshakespeare.txt"
+
+
+def test_the_headline_command_with_a_few_seconds_runs_the_measured_defaults_and_reports(
+    cli: Callable[..., Any],
+) -> None:
+    """``charlm --data data/tinyshakespeare.txt --minutes M`` itself, for 3 seconds: the defaults
+    are the configuration the README's table chose, the budget cuts the first epoch short, and
+    the report gives nats and bits on the held-out 10 % and what was trained on."""
+    result = cli(
+        "charlm", "--data", str(SHAKESPEARE), "--minutes", "0.05", "--sample-length", "0",
+        "--no-progress",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert result.out.splitlines()[0] == (
+        "1,115,394 characters, 65 distinct; 313 chunks of 32x100 per epoch; 1-layer GRU with "
+        "512 units, dropout 0.25; Adam, lr 0.003, cosine to 0 over 0.05 minutes"
+    )
+    nats, bits, held_out, best, epochs = _report(result.out).groups()
+    assert (held_out, best, epochs) == ("111,540", "1", "1")
+    assert float(nats) < math.log(65)  # below a uniform guess over the 65 characters
+    assert float(bits) == pytest.approx(float(nats) / math.log(2), abs=1e-4)
+    trained = re.search(r"([\d,]+) characters trained on \(([\d,]+) per second", result.out)
+    assert trained, result.out
+    characters = int(trained.group(1).replace(",", ""))
+    # whole batches of 32 streams x 100 characters, fewer than one epoch's 313: the budget cut it
+    assert characters % 3200 == 0 and 0 < characters < 313 * 3200
+
+
+def _rates(history: Path) -> list[float]:
+    with history.open(encoding="utf-8", newline="") as handle:
+        return [float(row["lr"]) for row in csv.DictReader(handle)]
+
+
+def test_charlm_without_minutes_anneals_the_cosine_over_its_epochs(
+    cli: Callable[..., Any], text_file: Path, tmp_path: Path
+) -> None:
+    history = tmp_path / "history.csv"
+    arguments = [argument for argument in TINY if argument not in ("--epochs", "1")]
+    result = cli(
+        "charlm", "--data", str(text_file), *arguments, "--epochs", "3", "--lr", "0.01",
+        "--min-lr", "0.001", "--history", str(history),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "Adam, lr 0.01, cosine to 0.001 over 3 epochs" in result.out.splitlines()[0]
+    expected = [0.001 + 0.009 * (1 + math.cos(math.pi * epoch / 3)) / 2 for epoch in range(3)]
+    assert _rates(history) == pytest.approx(expected, rel=1e-9)
+
+
+def test_charlm_constant_schedule_and_weight_decay_use_adamw_at_one_rate(
+    cli: Callable[..., Any], text_file: Path, tmp_path: Path
+) -> None:
+    history = tmp_path / "history.csv"
+    arguments = [argument for argument in TINY if argument not in ("--epochs", "1")]
+    result = cli(
+        "charlm", "--data", str(text_file), *arguments, "--epochs", "2", "--lr", "0.01",
+        "--schedule", "constant", "--weight-decay", "0.1", "--history", str(history),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    first = result.out.splitlines()[0]
+    assert "AdamW, weight decay 0.1, lr 0.01, constant over 2 epochs" in first
+    assert _rates(history) == [0.01, 0.01]
+
+
+@pytest.mark.parametrize(
+    "arguments, fragment",
+    [
+        (["--min-lr", "0.1", "--lr", "0.01"], "--min-lr (0.1) must not exceed --lr (0.01)"),
+        (["--weight-decay", "-1"], "--weight-decay"),
+        (["--schedule", "linear"], "--schedule"),
+    ],
+)
+def test_charlm_bad_schedule_options_are_one_line_errors(
+    cli: Callable[..., Any], text_file: Path, arguments: list[str], fragment: str
+) -> None:
+    cli("charlm", "--data", str(text_file), *TINY, *arguments).assert_one_line_error(fragment)
