@@ -1,6 +1,6 @@
 """The character language model shared by ``dinos``, ``charlm`` and ``sample``.
 
-``Embedding(V, E) -> RNN/GRU/LSTM stack -> Dense(H, V)``: token ids ``(B, T)`` to next-token logits
+``Embedding(V, E) -> RNN/GRU/LSTM stack [-> Dropout] -> Dense(H, V)``: token ids ``(B, T)`` to next-token logits
 ``(B, T, V)``. ``mt.save`` stores its config, so ``sample`` rebuilds it with ``mt.load_model``.
 """
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from ..init import as_generator
 from ..layers.dense import Dense
+from ..layers.dropout import Dropout
 from ..layers.embedding import Embedding
 from ..module import Module, Sequential
 from ..recurrent.registry import resolve_cell
@@ -31,7 +32,11 @@ def build_char_model(
     stateful: bool = False,
     seed: Any = 0,
 ) -> Sequential:
-    """Build the character model; ``cell`` is a registered name (``mt.recurrent.cell_names()``)."""
+    """Build the character model; ``cell`` is a registered name (``mt.recurrent.cell_names()``).
+
+    ``dropout`` applies between the recurrent layers and to the last layer's output, before the
+    head (so a one-layer model is regularised too).
+    """
     rng = as_generator(seed)
     cell_class, cell_defaults = resolve_cell(cell)
     stack = RecurrentStack(
@@ -44,11 +49,11 @@ def build_char_model(
         seed=rng,
         **cell_defaults,
     )
-    return Sequential(
-        Embedding(vocabulary_size, embedding_dim, seed=rng),
-        stack,
-        Dense(hidden, vocabulary_size, seed=rng),
-    )
+    layers: list[Module] = [Embedding(vocabulary_size, embedding_dim, seed=rng), stack]
+    if dropout > 0:
+        layers.append(Dropout(dropout, seed=rng))  # before the head too: one layer gets some
+    layers.append(Dense(hidden, vocabulary_size, seed=rng))
+    return Sequential(*layers)
 
 
 def char_meta(app: str, vocabulary: str) -> dict[str, Any]:
