@@ -117,6 +117,8 @@ def charlm_run(tmp_path_factory: pytest.TempPathFactory, text_file: Path) -> Tra
         "charlm",
         "--data",
         str(text_file),
+        "--cell",
+        "lstm",
         "--hidden",
         "16",
         "--embedding-dim",
