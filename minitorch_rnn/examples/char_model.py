@@ -49,11 +49,11 @@ def build_char_model(
         seed=rng,
         **cell_defaults,
     )
-    layers: list[Module] = [Embedding(vocabulary_size, embedding_dim, seed=rng), stack]
+    modules: list[Module] = [Embedding(vocabulary_size, embedding_dim, seed=rng), stack]
     if dropout > 0:
-        layers.append(Dropout(dropout, seed=rng))  # before the head too: one layer gets some
-    layers.append(Dense(hidden, vocabulary_size, seed=rng))
-    return Sequential(*layers)
+        modules.append(Dropout(dropout, seed=rng))  # before the head too: one layer gets some
+    modules.append(Dense(hidden, vocabulary_size, seed=rng))
+    return Sequential(*modules)
 
 
 def char_meta(app: str, vocabulary: str) -> dict[str, Any]:
