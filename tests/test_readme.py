@@ -99,3 +99,27 @@ def test_subtract_row_shows_the_output_of_its_command() -> None:
     assert found is not None, output
     shown = table_result("minitorch-rnn subtract --bits 4")
     assert shown.startswith(f"100% exact match after {found.group(1)} epochs"), shown
+
+
+def test_charlm_first_400000_characters_row_shows_the_output_of_its_command(
+    tmp_path: Path,
+) -> None:
+    """One epoch of the default GRU 512 on 400,000 characters (about 30 s): no clock involved, so
+    the figure is exact."""
+    data = README.parent / "data" / "tinyshakespeare.txt"
+    checkpoint = tmp_path / "shakespeare.npz"
+    trained = run_command(
+        "charlm", "--data", str(data), "--max-chars", "400000", "--epochs", "1", "--save",
+        str(checkpoint), "--no-progress", "--sample-length", "0",
+    )  # fmt: skip
+    found = re.search(r"best validation loss ([\d.]+) nats/char \(([\d.]+) bits/char\)", trained)
+    assert found is not None, trained
+    command = (
+        "minitorch-rnn charlm --data data/tinyshakespeare.txt --max-chars 400000 --epochs 1 "
+        "--save shakespeare.npz"
+    )
+    shown = table_result(command)
+    assert shown.startswith(
+        f"{float(found.group(1)):.3f} nats/char ({float(found.group(2)):.3f} bits) on the held-out "
+        "10 % after 1 epoch"
+    ), shown
