@@ -10,9 +10,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
-from minitorch_rnn.examples.charlm import DEFAULT_DROPOUT
+from minitorch_rnn.cli import build_parser
+from minitorch_rnn.examples.charlm import DEFAULT_DROPOUT, DEFAULT_WEIGHT_DECAY, make_optimizer
+from minitorch_rnn.module import Parameter
+from minitorch_rnn.optim import Adam, AdamW
 from minitorch_rnn.serialization import read_meta
 
 TINY = [
@@ -254,7 +258,7 @@ def test_the_headline_command_with_a_few_seconds_runs_the_measured_defaults_and_
     assert result.code == 0, result.err
     assert result.out.splitlines()[0] == (
         "1,115,394 characters, 65 distinct; 313 chunks of 32x100 per epoch; 1-layer GRU with "
-        "512 units, dropout 0.3; Adam, lr 0.003, cosine to 0 over 0.05 minutes"
+        "512 units, dropout 0.3; AdamW, weight decay 0.1, lr 0.003, cosine to 0 over 0.05 minutes"
     )
     nats, bits, held_out, best, epochs = _report(result.out).groups()
     assert (held_out, best, epochs) == ("111,540", "1", "1")
@@ -282,24 +286,40 @@ def test_charlm_without_minutes_anneals_the_cosine_over_its_epochs(
         "--min-lr", "0.001", "--history", str(history),
     )  # fmt: skip
     assert result.code == 0, result.err
-    assert "Adam, lr 0.01, cosine to 0.001 over 3 epochs" in result.out.splitlines()[0]
+    assert "lr 0.01, cosine to 0.001 over 3 epochs" in result.out.splitlines()[0]
     expected = [0.001 + 0.009 * (1 + math.cos(math.pi * epoch / 3)) / 2 for epoch in range(3)]
     assert _rates(history) == pytest.approx(expected, rel=1e-9)
 
 
-def test_charlm_constant_schedule_and_weight_decay_use_adamw_at_one_rate(
+def test_charlm_constant_schedule_keeps_one_rate_and_zero_weight_decay_is_plain_adam(
     cli: Callable[..., Any], text_file: Path, tmp_path: Path
 ) -> None:
     history = tmp_path / "history.csv"
     arguments = [argument for argument in TINY if argument not in ("--epochs", "1")]
     result = cli(
         "charlm", "--data", str(text_file), *arguments, "--epochs", "2", "--lr", "0.01",
-        "--schedule", "constant", "--weight-decay", "0.1", "--history", str(history),
+        "--schedule", "constant", "--weight-decay", "0", "--history", str(history),
     )  # fmt: skip
     assert result.code == 0, result.err
     first = result.out.splitlines()[0]
-    assert "AdamW, weight decay 0.1, lr 0.01, constant over 2 epochs" in first
+    assert "; Adam, lr 0.01, constant over 2 epochs" in first
     assert _rates(history) == [0.01, 0.01]
+
+
+@pytest.mark.parametrize(
+    "options, kind, weight_decay",
+    [([], AdamW, DEFAULT_WEIGHT_DECAY), (["--weight-decay", "0.25"], AdamW, 0.25),
+     (["--weight-decay", "0"], Adam, 0.0)],
+)  # fmt: skip
+def test_charlm_optimizer_is_adamw_at_the_weight_decay_and_adam_without_it(
+    options: list[str], kind: type, weight_decay: float
+) -> None:
+    args = build_parser().parse_args(["charlm", "--data", "text.txt", "--lr", "0.02", *options])
+    parameters = [Parameter(np.zeros(3))]
+    optimizer = make_optimizer(args, parameters)
+    assert type(optimizer) is kind
+    assert (optimizer.lr, optimizer.weight_decay) == (0.02, weight_decay)
+    assert optimizer.params == parameters
 
 
 @pytest.mark.parametrize(
