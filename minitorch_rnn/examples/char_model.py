@@ -1,7 +1,8 @@
 """The character language model shared by ``dinos``, ``charlm`` and ``sample``.
 
-``Embedding(V, E) -> RNN/GRU/LSTM stack [-> Dropout] -> Dense(H, V)``: token ids ``(B, T)`` to next-token logits
-``(B, T, V)``. ``mt.save`` stores its config, so ``sample`` rebuilds it with ``mt.load_model``.
+``Embedding(V, E) -> RNN/GRU/LSTM stack [-> Dropout] -> Dense(H, V)``: token ids ``(B, T)`` to
+next-token logits ``(B, T, V)``. ``mt.save`` stores its config, so ``sample`` rebuilds it with
+``mt.load_model``.
 """
 
 from __future__ import annotations

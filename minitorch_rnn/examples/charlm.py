@@ -197,17 +197,17 @@ def schedule_callbacks(args: argparse.Namespace, optimizer: Adam) -> list[Callba
 
 
 def make_optimizer(args: argparse.Namespace, parameters: list[Parameter]) -> Adam:
-    """AdamW (decay decoupled from the gradient's moments) at ``--weight-decay``; Adam if it is 0."""
+    """AdamW (decay decoupled from the moments) at ``--weight-decay``; plain Adam if it is 0."""
     if args.weight_decay > 0:
         return AdamW(parameters, lr=args.lr, weight_decay=args.weight_decay)
     return Adam(parameters, lr=args.lr)
 
 
-def describe_optimizer(args: argparse.Namespace) -> str:
-    """Adam or AdamW and its learning rate, for the run's first line."""
-    if args.weight_decay > 0:
-        return f"AdamW, weight decay {args.weight_decay:g}, lr {args.lr:g}"
-    return f"Adam, lr {args.lr:g}"
+def describe_optimizer(optimizer: Adam) -> str:
+    """The optimiser that was built and its learning rate, for the run's first line."""
+    if isinstance(optimizer, AdamW):
+        return f"AdamW, weight decay {optimizer.weight_decay:g}, lr {optimizer.lr:g}"
+    return f"Adam, lr {optimizer.lr:g}"
 
 
 def describe_schedule(args: argparse.Namespace) -> str:
@@ -237,12 +237,6 @@ def run(args: argparse.Namespace) -> int:
         )
     train_loader = StreamLoader(train_ids, args.batch_size, args.seq_len)
     val_loader = StreamLoader(val_ids, val_batch, args.seq_len)
-    print(
-        f"{len(text):,} characters, {vocabulary.size} distinct; {len(train_loader)} chunks of "
-        f"{args.batch_size}x{args.seq_len} per epoch; {args.layers}-layer {args.cell.upper()} "
-        f"with {args.hidden} units, dropout {args.dropout:g}; {describe_optimizer(args)}, "
-        f"{describe_schedule(args)}"
-    )
     model = build_char_model(
         vocabulary.size,
         args.embedding_dim,
@@ -253,6 +247,13 @@ def run(args: argparse.Namespace) -> int:
         stateful=True,
         seed=args.seed,
     )
+    optimizer = make_optimizer(args, model.parameters())
+    print(
+        f"{len(text):,} characters, {vocabulary.size} distinct; {len(train_loader)} chunks of "
+        f"{args.batch_size}x{args.seq_len} per epoch; {args.layers}-layer {args.cell.upper()} "
+        f"with {args.hidden} units, dropout {args.dropout:g}; {describe_optimizer(optimizer)}, "
+        f"{describe_schedule(args)}"
+    )
     show_summary(args, model, (args.batch_size, args.seq_len))
     counter = CharacterCount(args.seq_len)
     callbacks: list[Callback] = [
@@ -261,7 +262,6 @@ def run(args: argparse.Namespace) -> int:
         # the model that ends the run is that of the best held-out epoch, however long it ran
         EarlyStopping(monitor="val_loss", patience=UNTIL_STOPPED, restore_best_weights=True),
     ]
-    optimizer = make_optimizer(args, model.parameters())
     callbacks += schedule_callbacks(args, optimizer)
     checkpoint = None
     if args.save:

@@ -277,39 +277,42 @@ def test_the_headline_command_with_a_few_seconds_runs_the_measured_defaults_and_
     assert characters % 3200 == 0 and 0 < characters < 313 * 3200
 
 
-def _rates(history: Path) -> list[float]:
+def _first_line_and_rates(
+    cli: Callable[..., Any], text_file: Path, tmp_path: Path, *options: str
+) -> tuple[str, list[float]]:
+    """Train the tiny model with ``options`` (at lr 0.01): the run's first line and each epoch's
+    logged learning rate."""
+    history = tmp_path / "history.csv"
+    arguments = [argument for argument in TINY if argument not in ("--epochs", "1")]
+    result = cli(
+        "charlm", "--data", str(text_file), *arguments, "--lr", "0.01", *options,
+        "--history", str(history),
+    )  # fmt: skip
+    assert result.code == 0, result.err
     with history.open(encoding="utf-8", newline="") as handle:
-        return [float(row["lr"]) for row in csv.DictReader(handle)]
+        rates = [float(row["lr"]) for row in csv.DictReader(handle)]
+    return result.out.splitlines()[0], rates
 
 
 def test_charlm_without_minutes_anneals_the_cosine_over_its_epochs(
     cli: Callable[..., Any], text_file: Path, tmp_path: Path
 ) -> None:
-    history = tmp_path / "history.csv"
-    arguments = [argument for argument in TINY if argument not in ("--epochs", "1")]
-    result = cli(
-        "charlm", "--data", str(text_file), *arguments, "--epochs", "3", "--lr", "0.01",
-        "--min-lr", "0.001", "--history", str(history),
-    )  # fmt: skip
-    assert result.code == 0, result.err
-    assert "lr 0.01, cosine to 0.001 over 3 epochs" in result.out.splitlines()[0]
+    first, rates = _first_line_and_rates(
+        cli, text_file, tmp_path, "--epochs", "3", "--min-lr", "0.001"
+    )
+    assert "lr 0.01, cosine to 0.001 over 3 epochs" in first
     expected = [0.001 + 0.009 * (1 + math.cos(math.pi * epoch / 3)) / 2 for epoch in range(3)]
-    assert _rates(history) == pytest.approx(expected, rel=1e-9)
+    assert rates == pytest.approx(expected, rel=1e-9)
 
 
 def test_charlm_constant_schedule_keeps_one_rate_and_zero_weight_decay_is_plain_adam(
     cli: Callable[..., Any], text_file: Path, tmp_path: Path
 ) -> None:
-    history = tmp_path / "history.csv"
-    arguments = [argument for argument in TINY if argument not in ("--epochs", "1")]
-    result = cli(
-        "charlm", "--data", str(text_file), *arguments, "--epochs", "2", "--lr", "0.01",
-        "--schedule", "constant", "--weight-decay", "0", "--history", str(history),
-    )  # fmt: skip
-    assert result.code == 0, result.err
-    first = result.out.splitlines()[0]
+    first, rates = _first_line_and_rates(
+        cli, text_file, tmp_path, "--epochs", "2", "--schedule", "constant", "--weight-decay", "0"
+    )
     assert "; Adam, lr 0.01, constant over 2 epochs" in first
-    assert _rates(history) == [0.01, 0.01]
+    assert rates == [0.01, 0.01]
 
 
 @pytest.mark.parametrize(
