@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -101,17 +102,25 @@ def test_subtract_row_shows_the_output_of_its_command() -> None:
     assert shown.startswith(f"100% exact match after {found.group(1)} epochs"), shown
 
 
-def test_charlm_first_400000_characters_row_shows_the_output_of_its_command(
-    tmp_path: Path,
-) -> None:
-    """One epoch of the default GRU 512 on 400,000 characters (about 30 s): no clock involved, so
-    the figure is exact."""
-    data = README.parent / "data" / "tinyshakespeare.txt"
-    checkpoint = tmp_path / "shakespeare.npz"
+@pytest.fixture(scope="module")
+def shakespeare_400k(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    """The README's 400,000-character row, trained once (about 30 s): its output and the folder
+    holding its ``shakespeare.npz``."""
+    folder = tmp_path_factory.mktemp("charlm")
     trained = run_command(
-        "charlm", "--data", str(data), "--max-chars", "400000", "--epochs", "1", "--save",
-        str(checkpoint), "--no-progress", "--sample-length", "0",
+        "charlm", "--data", str(README.parent / "data" / "tinyshakespeare.txt"), "--max-chars",
+        "400000", "--epochs", "1", "--save", str(folder / "shakespeare.npz"), "--no-progress",
+        "--sample-length", "0",
     )  # fmt: skip
+    return trained, folder
+
+
+def test_charlm_first_400000_characters_row_shows_the_output_of_its_command(
+    shakespeare_400k: tuple[str, Path],
+) -> None:
+    """One epoch of the default GRU 512 on 400,000 characters: no clock involved, so the figure
+    is exact."""
+    trained, _ = shakespeare_400k
     found = re.search(r"best validation loss ([\d.]+) nats/char \(([\d.]+) bits/char\)", trained)
     assert found is not None, trained
     command = (
@@ -123,3 +132,17 @@ def test_charlm_first_400000_characters_row_shows_the_output_of_its_command(
         f"{float(found.group(1)):.3f} nats/char ({float(found.group(2)):.3f} bits) on the held-out "
         "10 % after 1 epoch"
     ), shown
+
+
+def test_readme_sample_command_continues_its_prime_from_a_charlm_checkpoint(
+    shakespeare_400k: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's ``minitorch-rnn sample shakespeare.npz ...`` line, as written, run where a
+    ``charlm`` checkpoint of that name lies: the prime, then ``--length`` new characters."""
+    found = re.search(r"`minitorch-rnn (sample shakespeare\.npz [^`]*)`", README_TEXT)
+    assert found is not None, "README.md shows no sample command"
+    argv = shlex.split(found.group(1))
+    monkeypatch.chdir(shakespeare_400k[1])
+    text = run_command(*argv).rstrip("\n")
+    prime, length = argv[argv.index("--prime") + 1], int(argv[argv.index("--length") + 1])
+    assert text.startswith(prime) and len(text) == len(prime) + length, text

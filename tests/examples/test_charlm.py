@@ -6,6 +6,7 @@ import csv
 import itertools
 import math
 import re
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -343,3 +344,35 @@ def test_charlm_bad_schedule_options_are_one_line_errors(
     cli: Callable[..., Any], text_file: Path, arguments: list[str], fragment: str
 ) -> None:
     cli("charlm", "--data", str(text_file), *TINY, *arguments).assert_one_line_error(fragment)
+
+
+def _tutorial_run_it_lines() -> list[str]:
+    """The commands of the ``## Run it`` block of docs/tutorials/charlm.md."""
+    page = (SHAKESPEARE.parents[1] / "docs" / "tutorials" / "charlm.md").read_text("utf-8")
+    block = re.search(r"^## Run it\n\n```bash\n(.*?)^```", page, re.M | re.S)
+    assert block is not None, "docs/tutorials/charlm.md has no Run it block"
+    return block.group(1).splitlines()
+
+
+def test_the_tutorial_run_it_lines_without_a_clock_run_as_written(
+    cli: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every ``Run it`` line but the 15- and 30-minute trainings (whose 3-second form is the
+    headline test) runs as written, where ``data/`` is the shipped data and ``shakespeare.npz`` a
+    charlm checkpoint (made small here)."""
+    (tmp_path / "data").symlink_to(SHAKESPEARE.parent, target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+    small = cli(
+        "charlm", "--data", str(SHAKESPEARE), "--max-chars", "20000", *TINY, "--save",
+        "shakespeare.npz",
+    )  # fmt: skip
+    assert small.code == 0, small.err
+    lines = [line for line in _tutorial_run_it_lines() if "--minutes" not in line]
+    assert [shlex.split(line)[1] for line in lines] == ["charlm", "sample"]
+    trained, sampled = (cli(*shlex.split(line)[1:]) for line in lines)
+    assert trained.code == 0, trained.err
+    assert "at epoch 5 of 5" in trained.out and "(20,000 characters)" in trained.out
+    assert sampled.code == 0, sampled.err
+    samples = sampled.out.rstrip("\n").split("\n" + "-" * 40 + "\n")
+    assert len(samples) == 10  # sample's default --n
+    assert all(text.startswith("ROMEO:") and len(text) == 6 + 500 for text in samples), samples
